@@ -1,0 +1,381 @@
+"""Code generation: a readable Python module that computes the model with torch.
+
+One statement per ONNX node, variables named after the ONNX tensors, weights
+in a safetensors sidecar read with numpy (memory-mapped, no pickle). The module
+imports only torch, numpy and the standard library (``onnx`` too, lazily, where
+a node fell back to ``onnx.reference``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import json
+import keyword
+import re
+import textwrap
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core import ops
+from core.errors import UnsupportedOpError, first_line
+from core.graph import Graph, Node
+from core.ops.base import NodeCtx
+from core.ops.helpers import onnx_reference
+
+GENERATED_IMPORTS = ("torch", "torch.nn.functional", "numpy", "math", "json", "os", "sys")
+RESERVED = (
+    set(keyword.kwlist)
+    | set(dir(builtins))
+    | {"torch", "F", "np", "math", "json", "os", "sys", "W", "REFERENCE_NODES", "OPSETS"}
+    | {"load_weights", "run_serial", "main", "INPUTS", "OUTPUTS", "WEIGHTS_FILE", "SOURCE_MODEL"}
+)
+
+
+class Namer:
+    """ONNX tensor names → unique, safe Python identifiers (never interpolated raw)."""
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self._names: dict[str, str] = {}
+        self._taken: set[str] = set(RESERVED) | set(reserved)
+
+    def __call__(self, tensor: str) -> str:
+        name = self._names.get(tensor)
+        if name is None:
+            base = re.sub(r"\W", "_", tensor, flags=re.ASCII).strip("_") or "t"
+            if base[0].isdigit():
+                base = "t_" + base
+            base = base[:60]
+            name, k = base, 1
+            while name in self._taken:
+                k += 1
+                name = f"{base}_{k}"
+            self._taken.add(name)
+            self._names[tensor] = name
+        return name
+
+
+def comment_text(text: str) -> str:
+    """Text safe to put in a ``#`` comment (no newlines or control characters)."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
+
+
+def fallback_available(node: Node) -> bool:
+    from onnx.reference.ops import load_op
+
+    try:
+        load_op(node.domain, node.op_type, node.since_version or None)
+        return True
+    except Exception:  # noqa: BLE001  (onnx raises several types for "no such op")
+        return False
+
+
+@dataclass
+class GeneratedModule:
+    """The emitted source with its weights and what a user needs to know about it."""
+
+    source: str
+    weights: dict[str, np.ndarray]
+    input_names: list[str]
+    output_names: list[str]
+    fallback_nodes: list[str] = field(default_factory=list)
+    node_lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # node → (first, last) line, 1-based
+
+    def load(self) -> types.ModuleType:
+        """Execute the source as a module in memory, with the weights already in it."""
+        import torch
+
+        mod = types.ModuleType("ramiel_generated")
+        mod.__file__ = "<ramiel-generated>"
+        exec(compile(self.source, "<ramiel-generated>", "exec"), mod.__dict__)
+        mod.W = {k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()}
+        return mod
+
+    def write(self, out_dir: str | Path, module_name: str) -> Path:
+        """Write ``<module_name>.py`` and ``<module_name>.safetensors`` into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_safetensors(out / f"{module_name}.safetensors", self.weights)
+        path = out / f"{module_name}.py"
+        path.write_text(self.source.replace("@WEIGHTS_FILE@", f"{module_name}.safetensors"))
+        return path
+
+
+# -- safetensors ------------------------------------------------------------------------------
+_ST_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+    "I16": np.int16, "I8": np.int8, "U64": np.uint64, "U32": np.uint32, "U16": np.uint16,
+    "U8": np.uint8, "BOOL": np.bool_,
+}  # fmt: skip
+_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
+
+
+def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
+    """Write tensors in the safetensors format (JSON header + raw little-endian data).
+
+    Larger item sizes first, so every tensor starts at a multiple of its item size.
+    """
+    header: dict[str, object] = {"__metadata__": {"format": "ramiel"}}
+    order = sorted(tensors, key=lambda k: (-np.dtype(tensors[k].dtype).itemsize, k))
+    offset = 0
+    blobs = []
+    for name in order:
+        arr = np.ascontiguousarray(tensors[name])
+        if arr.dtype not in _ST_NAMES:
+            raise UnsupportedOpError(f"initializer {name!r} has dtype {arr.dtype}, which the weights file cannot hold")
+        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": _ST_NAMES[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(len(head).to_bytes(8, "little"))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+
+
+LOAD_WEIGHTS_SRC = '''
+def load_weights(path=None, names=None):
+    """Read the safetensors sidecar with numpy: memory-mapped, copy-on-write, no pickle."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), WEIGHTS_FILE)
+    dtypes = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
+              "I32": np.int32, "I16": np.int16, "I8": np.int8, "U64": np.uint64, "U32": np.uint32,
+              "U16": np.uint16, "U8": np.uint8, "BOOL": np.bool_}
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    header.pop("__metadata__", None)
+    if not header:
+        return {}
+    data = np.memmap(path, dtype=np.uint8, mode="c", offset=8 + size)
+    weights = {}
+    for name, meta in header.items():
+        if names is None or name in names:
+            start, end = meta["data_offsets"]
+            array = data[start:end].view(dtypes[meta["dtype"]]).reshape(meta["shape"])
+            weights[name] = torch.from_numpy(array)
+    return weights
+'''
+
+MAIN_SRC = '''
+def random_inputs(seed=0):
+    """Inputs for a smoke run: uniform floats, small integers, symbolic dims set to 1."""
+    gen = np.random.default_rng(seed)
+    feeds = []
+    for name, (shape, dtype) in INPUTS.items():
+        shape = [d if isinstance(d, int) and d >= 0 else 1 for d in shape]
+        if np.issubdtype(np.dtype(dtype), np.floating):
+            feeds.append(gen.random(shape, dtype=np.float32).astype(dtype))
+        elif np.dtype(dtype) == np.bool_:
+            feeds.append(gen.random(shape) < 0.5)
+        else:
+            feeds.append(gen.integers(0, 2, size=shape).astype(dtype))
+    return feeds
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--check", metavar="MODEL.onnx", nargs="?", const=SOURCE_MODEL,
+                        help="also run ONNX Runtime on the source model and print the max abs difference")
+    args = parser.parse_args(argv)
+    torch.set_grad_enabled(False)
+    weights = load_weights()
+    feeds = random_inputs(args.seed)
+    outputs = run_serial(weights, *[torch.from_numpy(x) for x in feeds])
+    reference = None
+    if args.check:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(args.check, providers=["CPUExecutionProvider"])
+        reference = session.run(None, dict(zip(INPUTS, feeds)))
+    for i, (name, value) in enumerate(zip(OUTPUTS, outputs)):
+        value = value.numpy()
+        line = f"{name}: {value.dtype}{list(value.shape)}"
+        if value.size and np.issubdtype(value.dtype, np.number):
+            line += f" mean={value.astype(np.float64).mean():.6g} first={value.reshape(-1)[:4].tolist()}"
+        if reference is not None:
+            diff = np.abs(value.astype(np.float64) - reference[i].astype(np.float64)).max() if value.size else 0.0
+            line += f" max_abs_diff_vs_onnxruntime={diff:.3g}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+# -- the writer -------------------------------------------------------------------------------
+class ModuleWriter:
+    """Turns nodes into statements; shared by the serial and (later) the parallel emitters."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.helpers: dict[str, Callable] = {}
+        self.namer = Namer(reserved=_helper_names())
+        self.reference_nodes: dict[str, bytes] = {}
+        self.fallback_nodes: list[str] = []
+        self.weights_used: dict[str, np.ndarray] = {}
+
+    def expr(self, tensor: str) -> str:
+        """Python expression of a tensor: a weight lookup or a local variable."""
+        if tensor in self.graph.initializers:
+            self.weights_used[tensor] = self.graph.initializers[tensor]
+            return f"W[{tensor!r}]"
+        return self.namer(tensor)
+
+    def use_helper(self, fn: Callable) -> str:
+        for dep in getattr(fn, "__helper_requires__", ()):
+            self.use_helper(dep)
+        self.helpers.setdefault(fn.__name__, fn)
+        return fn.__name__
+
+    def statement(self, node: Node) -> list[str]:
+        """Comment + one assignment for a node."""
+        ins = ", ".join(self.expr(t) if t else "None" for t in node.inputs)
+        outs = [self.namer(t) if t else "_" for t in node.outputs]
+        shapes = ", ".join(self.graph.info(t).shape_str() for t in node.outputs if t)
+        head = f"# {comment_text(node.name)}: {node.op_type}({comment_text(ins)})"
+        entry = ops.lookup(node.op_type, node.domain, node.since_version)
+        try:
+            if entry is not None:
+                rhs = entry.fn(NodeCtx(node, self.graph, self.expr, self.use_helper))
+            else:
+                rhs = self._fallback(node)
+                head += "  [onnx.reference fallback]"
+        except UnsupportedOpError:
+            raise
+        except Exception as exc:  # a converter that cannot handle this node's attributes
+            raise UnsupportedOpError(
+                f"{node.op_type} node {node.name!r} cannot be converted: {first_line(exc)}"
+            ) from None
+        lhs = outs[0] if len(outs) == 1 else ", ".join(outs)
+        return [head, f"{lhs} = {rhs}  # {shapes}" if shapes else f"{lhs} = {rhs}"]
+
+    def _fallback(self, node: Node) -> str:
+        if not fallback_available(node):
+            raise UnsupportedOpError(
+                f"unsupported op {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, "
+                f"opset {self.graph.opsets.get(node.domain, '?')}) at node {node.name!r}"
+            )
+        key = node.name
+        self.reference_nodes[key] = node.proto.SerializeToString()
+        self.fallback_nodes.append(node.name)
+        fn = self.use_helper(onnx_reference)
+        args = "".join(", " + (self.expr(t) if t else "None") for t in node.inputs)
+        return f"{fn}(REFERENCE_NODES[{key!r}], OPSETS{args})"
+
+    def body(self, nodes: list[Node], keep: set[str]) -> tuple[list[str], dict[str, tuple[int, int]]]:
+        """Statements for ``nodes`` in order, freeing each variable after its last use.
+
+        Returns the lines and each node's line span, relative to the first line.
+        """
+        last_use: dict[str, int] = {}
+        for i, n in enumerate(nodes):
+            for t in n.present_inputs:
+                last_use[t] = i
+            for t in n.present_outputs:
+                last_use.setdefault(t, i)
+        dead_after: dict[int, list[str]] = {}
+        for t, i in last_use.items():
+            if t not in keep and t not in self.graph.initializers and t not in self.graph.inputs:
+                dead_after.setdefault(i, []).append(t)
+        lines: list[str] = []
+        spans: dict[str, tuple[int, int]] = {}
+        for i, n in enumerate(nodes):
+            start = len(lines)
+            lines += self.statement(n)
+            spans[n.name] = (start, len(lines) - 1)
+            dead = sorted({self.namer(t) for t in dead_after.get(i, [])})
+            if dead:
+                lines.append(f"del {', '.join(dead)}")
+        return lines, spans
+
+    def preamble(self, doc: str) -> list[str]:
+        lines = ['"""' + doc.replace('"""', "'''") + '"""', ""]
+        lines += ["import json", "import math", "import os", "import sys", "", "import numpy as np", "import torch",
+                  "import torch.nn.functional as F", ""]  # fmt: skip
+        return lines
+
+    def helper_sources(self) -> list[str]:
+        out: list[str] = []
+        for fn in self.helpers.values():
+            src = textwrap.dedent(inspect.getsource(fn))
+            src = "\n".join(line for line in src.splitlines() if not line.startswith("@helper"))
+            out += ["", src, ""]
+        return out
+
+
+def _helper_names() -> set[str]:
+    from core.ops.helpers import HELPERS
+
+    return set(HELPERS)
+
+
+def _spec(graph: Graph, name: str) -> str:
+    info = graph.info(name)
+    shape = tuple(info.shape) if info.shape is not None else ()
+    dtype = np.dtype(info.dtype).name if info.dtype is not None else "float32"
+    return f"    {name!r}: ({shape!r}, {dtype!r}),"
+
+
+def generate_serial(graph: Graph, *, source_model: str = "") -> GeneratedModule:
+    """Emit the serial module: ``run_serial(W, *inputs) -> tuple of outputs``."""
+    w = ModuleWriter(graph)
+    params = [w.namer(t) for t in graph.inputs]
+    body, spans = w.body(graph.topo_order(), keep=set(graph.outputs))
+    returns = [w.expr(t) for t in graph.outputs]
+
+    doc = (
+        f"{comment_text(graph.name)}: generated by Ramiel TUI from {comment_text(Path(source_model).name or 'a model')}"
+        f" (serial plan).\n\nRun it: python {{this file}} [--check MODEL.onnx]. Weights: the .safetensors file beside it."
+    )
+    lines = w.preamble(doc)
+    lines.append('WEIGHTS_FILE = "@WEIGHTS_FILE@"')
+    lines.append(f"SOURCE_MODEL = {str(source_model)!r}")
+    lines.append("INPUTS = {  # name: (shape, dtype); strings are symbolic dims")
+    lines += [_spec(graph, t) for t in graph.inputs]
+    lines.append("}")
+    lines.append(f"OUTPUTS = {[t for t in graph.outputs]!r}")
+    lines.append(f"OPSETS = {dict(graph.opsets)!r}")
+    if w.reference_nodes:
+        lines.append("REFERENCE_NODES = {  # serialized NodeProto of nodes run by onnx.reference")
+        lines += [f"    {k!r}: {v!r}," for k, v in w.reference_nodes.items()]
+        lines.append("}")
+    lines += LOAD_WEIGHTS_SRC.splitlines()
+    lines += w.helper_sources()
+    lines += ["", ""]
+    sig = ", ".join(["W"] + params)
+    lines.append("@torch.no_grad()")
+    lines.append(f"def run_serial({sig}):")
+    lines.append('    """Compute every node in ONNX order; returns the graph outputs as a tuple."""')
+    offset = len(lines) + 1
+    lines += ["    " + ln for ln in body]
+    lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
+    lines += MAIN_SRC.splitlines()
+    node_lines = {k: (a + offset, b + offset) for k, (a, b) in spans.items()}
+    return GeneratedModule(
+        source="\n".join(lines) + "\n",
+        weights=dict(w.weights_used),
+        input_names=list(graph.inputs),
+        output_names=list(graph.outputs),
+        fallback_nodes=w.fallback_nodes,
+        node_lines=node_lines,
+    )
+
+
+def run_module(mod: types.ModuleType, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    """Run a loaded serial module on numpy inputs; outputs as numpy arrays."""
+    import torch
+
+    with torch.no_grad():
+        outs = mod.run_serial(mod.W, *[torch.from_numpy(np.ascontiguousarray(x)) for x in feeds])
+    return [o.numpy() if isinstance(o, torch.Tensor) else np.asarray(o) for o in outs]

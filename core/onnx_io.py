@@ -1,0 +1,143 @@
+"""Loading ONNX files: parse, external data (inside the model's folder only),
+checker, shape inference, opset resolution.
+
+Bad files raise :class:`~core.errors.ModelLoadError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import external_data_helper
+
+from core.errors import ModelLoadError, first_line
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def opset_map(model: onnx.ModelProto) -> dict[str, int]:
+    """Domain → opset version, with ``ai.onnx`` folded into the default domain ``""``."""
+    out: dict[str, int] = {}
+    for imp in model.opset_import:
+        domain = "" if imp.domain in DEFAULT_DOMAINS else imp.domain
+        out[domain] = max(out.get(domain, 0), int(imp.version))
+    return out
+
+
+def _all_tensors(graph: onnx.GraphProto):
+    """Every TensorProto of a graph: initializers and tensor attributes, subgraphs included."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _all_tensors(attr.g)
+            for sub in attr.graphs:
+                yield from _all_tensors(sub)
+
+
+def _check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
+    """Refuse external-data paths that leave the model's folder; name missing files."""
+    root = base_dir.resolve()
+    for tensor in _all_tensors(model.graph):
+        if not external_data_helper.uses_external_data(tensor):
+            continue
+        info = external_data_helper.ExternalDataInfo(tensor)
+        location = info.location or ""
+        if not location or os.path.isabs(location) or location.startswith(("/", "\\")):
+            raise ModelLoadError(
+                f"external data path {location!r} of tensor {tensor.name!r} is not a relative path "
+                "inside the model's folder"
+            )
+        target = (root / location).resolve()
+        if target != root and root not in target.parents:
+            raise ModelLoadError(
+                f"external data path {location!r} of tensor {tensor.name!r} leaves the model's folder"
+            )
+        if not target.is_file():
+            raise ModelLoadError(
+                f"external data file missing: {location!r} (tensor {tensor.name!r}) next to the model"
+            )
+        size = target.stat().st_size
+        offset = int(info.offset or 0)
+        length = info.length
+        if offset > size or (length is not None and offset + int(length) > size):
+            raise ModelLoadError(
+                f"external data file {location!r} is shorter than tensor {tensor.name!r} needs"
+            )
+
+
+def parse_model_file(path: str | os.PathLike) -> onnx.ModelProto:
+    """Read and parse a model file, with external data, without checking it."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelLoadError(f"model file not found: {p}")
+    if p.is_dir():
+        raise ModelLoadError(f"model path is a directory, not an ONNX file: {p}")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read model file {p}: {exc.strerror or exc}") from None
+    if not data:
+        raise ModelLoadError(f"model file is empty: {p}")
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"not a valid ONNX model (truncated or not protobuf): {p}: {first_line(exc)}"
+        ) from None
+    _require_graph(model, str(p))
+    _check_external_data(model, p.parent)
+    try:
+        external_data_helper.load_external_data_for_model(model, str(p.parent))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load external data of {p}: {first_line(exc)}") from None
+    return model
+
+
+def _require_graph(model: onnx.ModelProto, where: str) -> None:
+    if model.ir_version <= 0 or not model.HasField("graph"):
+        raise ModelLoadError(f"not an ONNX model (no IR version or no graph): {where}")
+    if len(model.graph.output) == 0:
+        raise ModelLoadError(f"ONNX model has no graph outputs: {where}")
+    if "" not in opset_map(model) and any(n.domain in DEFAULT_DOMAINS for n in model.graph.node):
+        raise ModelLoadError(f"ONNX model imports no default-domain opset: {where}")
+
+
+def load_model(source: str | os.PathLike | onnx.ModelProto, *, infer_shapes: bool = True) -> onnx.ModelProto:
+    """Load, check and shape-infer a model from a path or an in-memory ``ModelProto``.
+
+    A ``ModelProto`` given directly must already carry its external data.
+    """
+    if isinstance(source, onnx.ModelProto):
+        model = onnx.ModelProto()
+        model.CopyFrom(source)
+        where = model.graph.name or "<in-memory model>"
+        _require_graph(model, where)
+    else:
+        where = str(source)
+        model = parse_model_file(source)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        raise ModelLoadError(f"ONNX checker rejected {where}: {first_line(exc)}") from None
+    except ValueError as exc:  # e.g. models over 2 GB, which the checker only takes by path
+        if not isinstance(source, onnx.ModelProto):
+            try:
+                onnx.checker.check_model(str(source))
+            except onnx.checker.ValidationError as exc2:
+                raise ModelLoadError(f"ONNX checker rejected {where}: {first_line(exc2)}") from None
+        else:
+            raise ModelLoadError(f"ONNX checker could not check {where}: {first_line(exc)}") from None
+    if infer_shapes:
+        try:
+            model = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+        except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"shape inference failed on {where}: {first_line(exc)}") from None
+    return model

@@ -1,0 +1,3 @@
+"""Reductions (Reduce*, ArgMax/ArgMin), TopK, CumSum."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Ramiel TUI: the Textual app, the CLI and report rendering."""

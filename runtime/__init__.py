@@ -1,0 +1,1 @@
+"""Ramiel runtime: worker pool, shared-memory tensors, ParallelSession (no Textual)."""
