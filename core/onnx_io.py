@@ -7,13 +7,14 @@ Bad files raise :class:`~core.errors.ModelLoadError` with a one-line message.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import external_data_helper
 
-from core.errors import ModelLoadError, first_line
+from core.errors import ModelLoadError, RamielError, UnsupportedOpError, first_line
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -110,6 +111,18 @@ def _require_graph(model: onnx.ModelProto, where: str) -> None:
         raise ModelLoadError(f"ONNX model imports no default-domain opset: {where}")
 
 
+def _checker_error(exc: Exception, where: str) -> RamielError:
+    """One line from the checker's text, naming the node when it says which."""
+    text = str(exc)
+    head = first_line(exc)
+    match = re.search(r"Name: (.*?) OpType: (\S+)", text)
+    node = f" at node {match.group(1)!r} ({match.group(2)})" if match else ""
+    if head.startswith("No Op registered for"):
+        op = match.group(2) if match else head.split()[4]
+        return UnsupportedOpError(f"unsupported op {op!r}{node} in {where}: {head}")
+    return ModelLoadError(f"ONNX checker rejected {where}{node}: {head}")
+
+
 def load_model(source: str | os.PathLike | onnx.ModelProto, *, infer_shapes: bool = True) -> onnx.ModelProto:
     """Load, check and shape-infer a model from a path or an in-memory ``ModelProto``.
 
@@ -126,13 +139,13 @@ def load_model(source: str | os.PathLike | onnx.ModelProto, *, infer_shapes: boo
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        raise ModelLoadError(f"ONNX checker rejected {where}: {first_line(exc)}") from None
+        raise _checker_error(exc, where) from None
     except ValueError as exc:  # e.g. models over 2 GB, which the checker only takes by path
         if not isinstance(source, onnx.ModelProto):
             try:
                 onnx.checker.check_model(str(source))
             except onnx.checker.ValidationError as exc2:
-                raise ModelLoadError(f"ONNX checker rejected {where}: {first_line(exc2)}") from None
+                raise _checker_error(exc2, where) from None
         else:
             raise ModelLoadError(f"ONNX checker could not check {where}: {first_line(exc)}") from None
     if infer_shapes:

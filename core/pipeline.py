@@ -1,0 +1,49 @@
+"""The compiler's front door: path or ModelProto in, graph and generated code out."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+from core.codegen import GeneratedModule, generate_serial
+from core.graph import Graph
+from core.onnx_io import load_model
+
+
+@dataclass
+class Compiled:
+    """Everything the compiler knows about one model."""
+
+    source: str
+    model: onnx.ModelProto
+    graph: Graph
+    serial: GeneratedModule
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def module_name(self) -> str:
+        return module_name_for(self.source)
+
+
+def module_name_for(source: str) -> str:
+    """A Python module name for a model path: ``models/Inception-v3.onnx`` → ``inception_v3``."""
+    stem = Path(source).stem if source else "model"
+    name = "".join(c if c.isalnum() else "_" for c in stem.lower()).strip("_") or "model"
+    return name if not name[0].isdigit() else "m_" + name
+
+
+def compile_model(source: str | os.PathLike | onnx.ModelProto) -> Compiled:
+    """Load, check, build the graph and emit the serial module."""
+    t0 = time.perf_counter()
+    model = load_model(source)
+    t1 = time.perf_counter()
+    graph = Graph.from_model(model)
+    t2 = time.perf_counter()
+    src = "" if isinstance(source, onnx.ModelProto) else os.fspath(source)
+    serial = generate_serial(graph, source_model=os.path.abspath(src) if src else "")
+    t3 = time.perf_counter()
+    return Compiled(src, model, graph, serial, {"load": t1 - t0, "graph": t2 - t1, "codegen": t3 - t2})

@@ -1,0 +1,89 @@
+"""``ramiel-tui``: the Textual app, or headless ``--report`` / ``--emit``.
+
+Bad input prints one line to stderr and exits with status 2, without a traceback.
+The ``--report`` and ``--emit`` paths never import Textual.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_BAD_INPUT = 2
+
+
+class Format(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    typer.echo(f"ramiel-tui: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run_cli(
+    model: Annotated[Path | None, typer.Argument(help="ONNX model file")] = None,
+    report: Annotated[bool, typer.Option("--report", help="print a headless report instead of opening the app")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="report format")] = Format.text,
+    emit: Annotated[Path | None, typer.Option("--emit", help="write the generated Python module and weights here")] = None,
+) -> None:
+    """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
+    from core.errors import RamielError
+
+    try:
+        if model is None:
+            fail("no model given (the file picker comes with the TUI); usage: ramiel-tui MODEL.onnx --report")
+        if not report and emit is None:
+            fail("the interactive app is not built yet; use --report or --emit DIR")
+        from core.pipeline import compile_model
+
+        compiled = compile_model(model)
+        if emit is not None:
+            path = compiled.serial.write(emit, compiled.module_name)
+            typer.echo(f"wrote {path} and {path.with_suffix('.safetensors')}", err=report)
+        if report:
+            from ramiel_tui import report as rep
+
+            data = rep.build_report(compiled)
+            if fmt is Format.json:
+                typer.echo(rep.render_json(data))
+            elif fmt is Format.markdown:
+                typer.echo(rep.render_markdown(data), nl=False)
+            else:
+                from rich.console import Console
+
+                rep.render_text(data, Console())
+    except RamielError as exc:
+        fail(str(exc))
+    except OSError as exc:  # e.g. disk full or unwritable --emit folder
+        fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+def main() -> None:
+    if os.environ.get("RAMIEL_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001  (last resort: one line, no traceback)
+        typer.echo(f"ramiel-tui: internal error: {type(exc).__name__}: {exc} (set RAMIEL_DEBUG=1 for a traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
