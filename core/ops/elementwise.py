@@ -72,13 +72,15 @@ def legacy_aligned(ctx: NodeCtx, i: int = 1) -> str:
     trailing = ra - axis - rb
     if trailing <= 0:
         return b
-    return f"{b}[(..., {', '.join(['None'] * trailing)})]"
+    return f"{b}[..., {', '.join(['None'] * trailing)}]"
 
 
 def binary_operands(ctx: NodeCtx) -> tuple[str, str]:
     """(first, second) operand expressions; a constant scalar second operand as a literal."""
     a = ctx.x(0)
     assert a is not None
+    if ctx.elem_type(0) == onnx.TensorProto.STRING:
+        raise ctx.unsupported("string tensors have no torch equivalent")
     b = scalar_operand(ctx, 1, (0,))
     return a, (b if b is not None else legacy_aligned(ctx, 1))
 
@@ -234,30 +236,40 @@ def is_inf(ctx: NodeCtx) -> str:
 
 
 # -- selection --------------------------------------------------------------------------------
-def _clamp(ctx: NodeCtx, lo: str | None, hi: str | None) -> str:
+def _clamp(ctx: NodeCtx, lo: str | None, hi: str | None, mixed: bool = False) -> str:
+    """torch.clamp; ``mixed``: one bound is a number and the other a tensor, which one
+    torch.clamp call does not take — clamp below, then above (what np.clip does too)."""
+    x = f"{ctx.x(0)}"
+    if mixed:
+        return f"torch.clamp(torch.clamp({x}, min={lo}), max={hi})"
     bounds = ([f"min={lo}"] if lo is not None else []) + ([f"max={hi}"] if hi is not None else [])
     if not bounds:
-        return f"{ctx.x(0)}"
-    return f"torch.clamp({ctx.x(0)}, {', '.join(bounds)})"
+        return x
+    return f"torch.clamp({x}, {', '.join(bounds)})"
 
 
 @register("Clip", since=1)
 def clip1(ctx: NodeCtx) -> str:
-    lo, hi = ctx.attr("min"), ctx.attr("max")
-    return _clamp(ctx, None if lo is None else lit(float(lo)), None if hi is None else lit(float(hi)))
+    lo, hi = ctx.attr("min"), ctx.attr("max")  # float32 attributes; absent means unbounded
+    return _clamp(
+        ctx,
+        None if lo is None else number_literal(np.float32(lo)),
+        None if hi is None else number_literal(np.float32(hi)),
+    )
 
 
 @register("Clip", since=11)
 def clip11(ctx: NodeCtx) -> str:
+    """min/max are optional inputs; an absent one means no bound. Constants are inlined."""
     bounds: list[str | None] = []
+    literals = 0
     for i in (1, 2):
-        if not ctx.has(i):
-            bounds.append(None)
-            continue
         v = ctx.const(i)
         literal = number_literal(v) if v is not None and v.size == 1 else None
+        literals += literal is not None
         bounds.append(literal if literal is not None else ctx.x(i))
-    return _clamp(ctx, bounds[0], bounds[1])
+    mixed = literals == 1 and bounds[0] is not None and bounds[1] is not None
+    return _clamp(ctx, bounds[0], bounds[1], mixed)
 
 
 @register("Where", since=9)
@@ -266,4 +278,3 @@ def where(ctx: NodeCtx) -> str:
     sx = scalar_operand(ctx, 1, (0, 2))
     sy = scalar_operand(ctx, 2, (0, 1)) if sx is None else None
     return f"torch.where({cond}, {sx or x}, {sy or y})"
-
