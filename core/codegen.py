@@ -377,5 +377,62 @@ def run_module(mod: types.ModuleType, feeds: list[np.ndarray]) -> list[np.ndarra
     import torch
 
     with torch.no_grad():
-        outs = mod.run_serial(mod.W, *[torch.from_numpy(np.ascontiguousarray(x)) for x in feeds])
-    return [o.numpy() if isinstance(o, torch.Tensor) else np.asarray(o) for o in outs]
+        outs = mod.run_serial(mod.W, *[to_torch(x) for x in feeds])
+    return [to_numpy(o) for o in outs]
+
+
+def to_torch(x):
+    """numpy → torch without copying where possible; keeps 0-d arrays 0-d; bfloat16 via its bits."""
+    import torch
+
+    x = np.require(np.asarray(x), requirements="C")
+    if x.dtype.name == "bfloat16":
+        return torch.from_numpy(x.view(np.uint16)).view(torch.bfloat16)
+    return torch.from_numpy(x)
+
+
+def to_numpy(t) -> np.ndarray:
+    import torch
+
+    if not isinstance(t, torch.Tensor):
+        return np.asarray(t)
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return t.numpy()
+
+
+@dataclass
+class NodeProgram:
+    """The serial code split per node, for timing each node alone (the measured cost model)."""
+
+    namespace: dict
+    steps: list[tuple[str, object, list[str]]]  # (node, code object, tensors dead after it)
+    inputs: list[str]  # variable names of the graph inputs
+
+
+def node_program(graph: Graph) -> NodeProgram:
+    """Compile each node's statement on its own, sharing one namespace of imports, helpers and weights."""
+    import torch
+
+    w = ModuleWriter(graph)
+    order = graph.topo_order()
+    lines = {n.name: w.statement(n)[1] for n in order}
+    keep = set(graph.outputs)
+    last_use: dict[str, str] = {}
+    for n in order:
+        for t in n.present_inputs:
+            last_use[t] = n.name
+    dead: dict[str, list[str]] = {}
+    for t, n in last_use.items():
+        if t not in keep and t not in graph.initializers and t not in graph.inputs:
+            dead.setdefault(n, []).append(w.namer(t))
+    ns: dict = {}
+    header = "\n".join(w.preamble("node program")) + "\n" + "\n".join(w.helper_sources())
+    exec(compile(header, "<ramiel-node-program>", "exec"), ns)
+    ns["OPSETS"] = dict(graph.opsets)
+    ns["REFERENCE_NODES"] = dict(w.reference_nodes)
+    ns["W"] = {k: torch.from_numpy(np.array(v)) for k, v in w.weights_used.items()}
+    steps = [(n.name, compile(lines[n.name], f"<node {n.name}>", "exec"), dead.get(n.name, [])) for n in order]
+    return NodeProgram(ns, steps, [w.namer(t) for t in graph.inputs])

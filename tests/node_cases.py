@@ -56,7 +56,7 @@ def classify(case) -> Case:
         if ops.lookup(n.op_type, domain, since) is None and not why:
             why = f"{n.op_type} (since {since}) not in the op table"
     for inputs, _ in case.data_sets:
-        if not all(isinstance(x, np.ndarray) for x in inputs) and not why:
+        if not all(isinstance(x, (np.ndarray, np.generic)) for x in inputs) and not why:
             why = "non-tensor inputs (sequences/optionals)"
     return Case(case.name, tuple(dict.fromkeys(names)), not why, why)
 
@@ -72,7 +72,7 @@ def run_case(name: str) -> None:
     graph = Graph.from_model(model)
     mod = generate_serial(graph).load()
     for inputs, expected in case.data_sets:
-        feeds = list(inputs)[: len(graph.inputs)]
+        feeds = [np.asarray(x) for x in list(inputs)[: len(graph.inputs)]]
         outs = run_module(mod, feeds)
         assert len(outs) == len(expected), f"{len(outs)} outputs, expected {len(expected)}"
         for i, (o, e) in enumerate(zip(outs, expected)):
