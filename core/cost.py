@@ -260,11 +260,11 @@ def measure_node_times(graph: Graph, repeats: int = 5, threads: int = 1, feeds: 
 
 
 def graph_fingerprint(graph: Graph) -> str:
-    """Hash of what determines timing: nodes, attributes, shapes (not weight values)."""
-    h = hashlib.sha256()
+    """Hash of what determines timing: the generated code (ops, attributes, shapes), not weight values."""
+    from core.codegen import generate_serial
+
+    h = hashlib.sha256(generate_serial(graph).source.encode())
     for n in graph.nodes:
-        h.update(repr((n.name, n.op_type, n.inputs, n.outputs, sorted((k, repr(v)) for k, v in n.attrs.items()
-                                                                          if not isinstance(v, np.ndarray)))).encode())
         for t in n.inputs + n.outputs:
             info = graph.info(t)
             h.update(repr((t, info.elem_type, info.shape)).encode())

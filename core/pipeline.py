@@ -1,4 +1,4 @@
-"""The compiler's front door: path or ModelProto in, graph and generated code out."""
+"""The compiler's front door: path or ModelProto in; graph, plan and generated code out."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import onnx
 
 from core.codegen import GeneratedModule, generate_serial
+from core.cost import CostModel
 from core.graph import Graph
 from core.onnx_io import load_model
+from core.plan import Plan, PlanOptions, analyze
 
 
 @dataclass
@@ -19,10 +21,16 @@ class Compiled:
     """Everything the compiler knows about one model."""
 
     source: str
-    model: onnx.ModelProto
-    graph: Graph
+    model: onnx.ModelProto  # as loaded (before the passes)
+    input_graph: Graph  # as loaded
+    plan: Plan
     serial: GeneratedModule
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def graph(self) -> Graph:
+        """The graph after the passes (what the code computes)."""
+        return self.plan.base_graph
 
     @property
     def module_name(self) -> str:
@@ -36,14 +44,19 @@ def module_name_for(source: str) -> str:
     return name if not name[0].isdigit() else "m_" + name
 
 
-def compile_model(source: str | os.PathLike | onnx.ModelProto) -> Compiled:
-    """Load, check, build the graph and emit the serial module."""
+def compile_model(
+    source: str | os.PathLike | onnx.ModelProto, options: PlanOptions | None = None, cost: CostModel | None = None
+) -> Compiled:
+    """Load and check, run the passes and the analysis, emit the serial module."""
+    options = options or PlanOptions()
     t0 = time.perf_counter()
     model = load_model(source)
+    input_graph = Graph.from_model(model)
     t1 = time.perf_counter()
-    graph = Graph.from_model(model)
+    plan = analyze(model, options, cost)
     t2 = time.perf_counter()
     src = "" if isinstance(source, onnx.ModelProto) else os.fspath(source)
-    serial = generate_serial(graph, source_model=os.path.abspath(src) if src else "")
+    serial = generate_serial(plan.base_graph, source_model=os.path.abspath(src) if src else "")
     t3 = time.perf_counter()
-    return Compiled(src, model, graph, serial, {"load": t1 - t0, "graph": t2 - t1, "codegen": t3 - t2})
+    timings = {"load": t1 - t0, "analysis": t2 - t1, "codegen": t3 - t2, **plan.timings_s}
+    return Compiled(src, model, input_graph, plan, serial, timings)

@@ -46,7 +46,8 @@ class Decision:
 @dataclass
 class Plan:
     options: PlanOptions
-    graph: Graph  # after the passes (and clones)
+    base_graph: Graph  # after CP/DCE: what the serial code computes
+    graph: Graph  # base_graph plus the clones
     cost: CostModel
     cp: CriticalPath
     linear: list[list[str]]  # clusters from linear clustering
@@ -132,6 +133,7 @@ def decide(plan_speedup: float, cp: CriticalPath, options: PlanOptions) -> Decis
 def analyze_graph(graph: Graph, cost: CostModel, options: PlanOptions, timings: dict[str, float] | None = None) -> Plan:
     """Clustering, merging, cloning and scheduling on a graph whose costs are known."""
     timings = timings if timings is not None else {}
+    base_graph = graph
     t0 = time.perf_counter()
     dag = cost.dag(graph)
     cp = critical_path(dag)
@@ -166,6 +168,7 @@ def analyze_graph(graph: Graph, cost: CostModel, options: PlanOptions, timings: 
     timings.update({"clustering": t1 - t0, "merging": t2 - t1, "cloning": t3 - t2, "schedule": time.perf_counter() - t3})
     return Plan(
         options=options,
+        base_graph=base_graph,
         graph=graph,
         cost=cost,
         cp=cp,

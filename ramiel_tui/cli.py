@@ -23,6 +23,12 @@ class Format(str, Enum):
     json = "json"
 
 
+class CostChoice(str, Enum):
+    auto = "auto"
+    measured = "measured"
+    analytic = "analytic"
+
+
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
@@ -37,6 +43,12 @@ def run_cli(
     report: Annotated[bool, typer.Option("--report", help="print a headless report instead of opening the app")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="report format")] = Format.text,
     emit: Annotated[Path | None, typer.Option("--emit", help="write the generated Python module and weights here")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="worker processes")] = 2,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=4096, help="samples per inference (hyperclustering)")] = 1,
+    no_cp_dce: Annotated[bool, typer.Option("--no-cp-dce", help="skip constant propagation and dead-code elimination")] = False,
+    no_cloning: Annotated[bool, typer.Option("--no-cloning", help="skip cloning of cheap shared nodes")] = False,
+    no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
+    cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured on this machine or analytic")] = CostChoice.auto,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
     from core.errors import RamielError
@@ -47,8 +59,11 @@ def run_cli(
         if not report and emit is None:
             fail("the interactive app is not built yet; use --report or --emit DIR")
         from core.pipeline import compile_model
+        from core.plan import PlanOptions
 
-        compiled = compile_model(model)
+        options = PlanOptions(workers=workers, batch=batch, cp_dce=not no_cp_dce, cloning=not no_cloning,
+                              merging=not no_merging, cost=cost.value)  # fmt: skip
+        compiled = compile_model(model, options)
         if emit is not None:
             path = compiled.serial.write(emit, compiled.module_name)
             typer.echo(f"wrote {path} and {path.with_suffix('.safetensors')}", err=report)
