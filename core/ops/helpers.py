@@ -50,5 +50,5 @@ def onnx_reference(node_bytes: bytes, opsets: dict, *inputs):
     evaluator, names = ev
     feeds = {n: (v.numpy() if isinstance(v, torch.Tensor) else v) for n, v in zip(names, inputs) if n}
     outs = evaluator.run(None, feeds)
-    outs = [torch.from_numpy(np.ascontiguousarray(o)) if isinstance(o, np.ndarray) else o for o in outs]
+    outs = [torch.from_numpy(np.require(o, requirements="C")) if isinstance(o, np.ndarray) else o for o in outs]
     return outs[0] if len(outs) == 1 else tuple(outs)

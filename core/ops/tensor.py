@@ -9,7 +9,7 @@ those computed at run time are int64 torch tensors, read with :func:`as_ints` or
 
 from __future__ import annotations
 
-import math  # noqa: F401  (used by helpers, copied into generated modules)
+import math
 
 import numpy as np
 import onnx
@@ -414,7 +414,7 @@ def split(ctx: NodeCtx) -> str:
     else:
         sizes = ctx.attr("split")
     if sizes is not None:
-        return f"torch.split({x}, {list(int(s) for s in sizes)}, dim={axis})"
+        return f"torch.split({x}, {[int(s) for s in sizes]}, dim={axis})"
     shape = ctx.info(0).shape
     dim = shape[axis] if shape is not None and axis < len(shape) else None
     if isinstance(dim, int) and dim % n:
