@@ -273,11 +273,20 @@ class ModuleWriter:
         args = "".join(", " + (self.expr(t) if t else "None") for t in node.inputs)
         return f"{fn}(REFERENCE_NODES[{key!r}], OPSETS{args})"
 
-    def body(self, nodes: list[Node], keep: set[str]) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    def body(
+        self,
+        nodes: list[Node],
+        keep: set[str],
+        before: dict[str, list[str]] | None = None,
+        after: dict[str, list[str]] | None = None,
+    ) -> tuple[list[str], dict[str, tuple[int, int]]]:
         """Statements for ``nodes`` in order, freeing each variable after its last use.
 
+        ``before``/``after`` add lines around a node's statement (waits, sends).
         Returns the lines and each node's line span, relative to the first line.
         """
+        before = before or {}
+        after = after or {}
         last_use: dict[str, int] = {}
         for i, n in enumerate(nodes):
             for t in n.present_inputs:
@@ -291,9 +300,11 @@ class ModuleWriter:
         lines: list[str] = []
         spans: dict[str, tuple[int, int]] = {}
         for i, n in enumerate(nodes):
+            lines += before.get(n.name, [])
             start = len(lines)
             lines += self.statement(n)
             spans[n.name] = (start, len(lines) - 1)
+            lines += after.get(n.name, [])
             dead = sorted({self.namer(t) for t in dead_after.get(i, [])})
             if dead:
                 lines.append(f"del {', '.join(dead)}")

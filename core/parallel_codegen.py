@@ -1,0 +1,194 @@
+"""Parallel code generation: one function per worker program, waits and sends written out.
+
+Each function is the cluster (or, without merging, the clusters) that one worker
+runs, node by node in the simulated schedule's order. ``X`` is the exchange the
+runtime hands in: ``X.input(name)`` is a graph input in shared memory,
+``X.wait(name)`` blocks until another worker has sent a tensor, ``X.send(name, t)``
+copies ``t`` into shared memory and wakes the workers that need it,
+``X.output(name, t)`` writes a graph output. Because every worker follows one
+global topological order, no set of waits can deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.codegen import LOAD_WEIGHTS_SRC, MAIN_SRC, GeneratedModule, ModuleWriter, _spec, comment_text
+from core.plan import Plan
+
+
+@dataclass(frozen=True)
+class CrossTensor:
+    """A tensor that one worker produces and others read."""
+
+    name: str
+    producer: int
+    consumers: tuple[int, ...]
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int
+
+
+@dataclass
+class ParallelModule(GeneratedModule):
+    workers: int = 1
+    functions: dict[int, str] = field(default_factory=dict)  # worker → function name
+    cross: list[CrossTensor] = field(default_factory=list)
+    worker_weights: dict[int, list[str]] = field(default_factory=dict)
+    worker_inputs: dict[int, list[str]] = field(default_factory=dict)
+    output_worker: dict[str, int | None] = field(default_factory=dict)  # None: an input or a constant
+    clusters_of_worker: dict[int, list[int]] = field(default_factory=dict)
+
+
+def execution_order(plan: Plan) -> list[str]:
+    """All nodes by simulated start time; ties keep the graph's (topological) order."""
+    index = {n.name: i for i, n in enumerate(plan.graph.nodes)}
+    return sorted(index, key=lambda n: (plan.schedule.start[n], index[n]))
+
+
+def _static(shape) -> tuple[int, ...]:
+    if shape is None or not all(isinstance(d, int) and d >= 0 for d in shape):
+        return ()
+    return tuple(shape)
+
+
+def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
+    g = plan.graph
+    w = ModuleWriter(g)
+    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
+    worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
+    workers = max(plan.cluster_worker, default=0) + 1
+    order = execution_order(plan)
+
+    def producer_worker(t: str) -> int | None:
+        p = g.producer(t)
+        return None if p is None else worker_of[p.name]
+
+    cross: dict[str, CrossTensor] = {}
+    for name in order:
+        node = g.node_by_name[name]
+        for t in node.present_inputs:
+            pw = producer_worker(t)
+            if pw is not None and pw != worker_of[name]:
+                info = g.info(t)
+                old = cross.get(t)
+                consumers = tuple(sorted(set(old.consumers if old else ()) | {worker_of[name]}))
+                cross[t] = CrossTensor(t, pw, consumers, _static(info.shape), np.dtype(info.dtype or np.float32).name, info.nbytes or 0)
+
+    functions: dict[int, str] = {}
+    clusters_of_worker: dict[int, list[int]] = {}
+    for i, wk in enumerate(plan.cluster_worker):
+        clusters_of_worker.setdefault(wk, []).append(i)
+    bodies: list[str] = []
+    worker_weights: dict[int, list[str]] = {}
+    worker_inputs: dict[int, list[str]] = {}
+    output_worker: dict[str, int | None] = {t: producer_worker(t) for t in g.outputs}
+    for wk in range(workers):
+        nodes = [g.node_by_name[n] for n in order if worker_of[n] == wk]
+        before: dict[str, list[str]] = {}
+        after: dict[str, list[str]] = {}
+        have: set[str] = set()
+        inputs: list[str] = []
+        current_cluster = None
+        multi = len(clusters_of_worker.get(wk, [])) > 1
+        for node in nodes:
+            pre: list[str] = []
+            if multi and cluster_of[node.name] != current_cluster:
+                current_cluster = cluster_of[node.name]
+                pre.append(f"# -- cluster {current_cluster} --")
+            for t in node.present_inputs:
+                if t in have:
+                    continue
+                if t in g.inputs:
+                    pre.append(f"{w.namer(t)} = X.input({t!r})  # graph input, in shared memory")
+                    inputs.append(t)
+                    have.add(t)
+                elif t in cross:
+                    src = g.producer(t)
+                    pre.append(f"{w.namer(t)} = X.wait({t!r})  # wait for worker {cross[t].producer} ({comment_text(src.name)})")
+                    have.add(t)
+            before[node.name] = pre
+            post: list[str] = []
+            for t in node.present_outputs:
+                if t in cross:
+                    to = ", ".join(str(c) for c in cross[t].consumers)
+                    post.append(f"X.send({t!r}, {w.namer(t)})  # to worker {to}, {cross[t].nbytes:,} bytes")
+                if t in g.outputs:
+                    post.append(f"X.output({t!r}, {w.namer(t)})  # graph output")
+            after[node.name] = post
+        used_before = set(w.weights_used)
+        lines, _ = w.body(nodes, keep=set(), before=before, after=after)
+        worker_weights[wk] = sorted(set(w.weights_used) - used_before | {t for n in nodes for t in n.present_inputs if t in g.initializers})
+        worker_inputs[wk] = inputs
+        cl = clusters_of_worker.get(wk, [])
+        fname = f"cluster_{cl[0]}" if len(cl) == 1 else f"worker_{wk}"
+        functions[wk] = fname
+        work = sum(plan.cost.node_us[n.name] for n in nodes)
+        if nodes:
+            span = f"simulated {plan.schedule.start[nodes[0].name] / 1e3:.2f}–{max(plan.schedule.end[n.name] for n in nodes) / 1e3:.2f} ms"
+        else:
+            span = "no nodes"
+        doc = (f"Worker {wk}: cluster{'s' if len(cl) != 1 else ''} {', '.join(map(str, cl)) or '-'}; "
+               f"{len(nodes)} nodes, {work / 1e3:.2f} ms of predicted work, {span}.")  # fmt: skip
+        bodies += ["", "", "@torch.no_grad()", f"def {fname}(W, X):", f'    """{doc}"""']
+        bodies += ["    " + ln for ln in lines] or ["    pass"]
+
+    # the same nodes on one worker, for the serial run
+    params = [w.namer(t) for t in g.inputs]
+    serial_lines, spans = w.body([g.node_by_name[n] for n in order], keep=set(g.outputs))
+    returns = [w.expr(t) for t in g.outputs]
+
+    doc = (
+        f"{comment_text(g.name)}: generated by Ramiel TUI from {comment_text(Path(source_model).name or 'a model')}"
+        f" (parallel plan, {workers} worker{'s' if workers != 1 else ''}).\n\n"
+        "Each worker runs one function below on a persistent process (runtime.ParallelSession);\n"
+        "X.wait / X.send hand tensors between workers through shared memory. run_serial computes\n"
+        "the same nodes in one process. Weights: the .safetensors file beside this one."
+    )
+    lines = w.preamble(doc)
+    lines.append('WEIGHTS_FILE = "@WEIGHTS_FILE@"')
+    lines.append(f"SOURCE_MODEL = {str(source_model)!r}")
+    lines.append("INPUTS = {  # name: (shape, dtype)")
+    lines += [_spec(g, t) for t in g.inputs]
+    lines.append("}")
+    lines.append(f"OUTPUTS = {list(g.outputs)!r}")
+    lines.append(f"OPSETS = {dict(g.opsets)!r}")
+    if w.reference_nodes:
+        lines.append("REFERENCE_NODES = {  # serialized NodeProto of nodes run by onnx.reference")
+        lines += [f"    {k!r}: {v!r}," for k, v in w.reference_nodes.items()]
+        lines.append("}")
+    lines.append("")
+    lines.append("# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)")
+    for c in cross.values():
+        lines.append(f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})")
+    if not cross:
+        lines.append("#   none")
+    lines += LOAD_WEIGHTS_SRC.splitlines()
+    lines += w.helper_sources()
+    lines += bodies
+    lines += ["", ""]
+    lines.append(f"WORKER_FUNCTIONS = {{{', '.join(f'{k}: {v}' for k, v in functions.items())}}}")
+    lines += ["", "", "@torch.no_grad()", f"def run_serial({', '.join(['W'] + params)}):",
+              '    """All nodes in the parallel plan\'s order, in this process; returns the graph outputs."""']  # fmt: skip
+    offset = len(lines) + 1
+    lines += ["    " + ln for ln in serial_lines]
+    lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
+    lines += MAIN_SRC.splitlines()
+    return ParallelModule(
+        source="\n".join(lines) + "\n",
+        weights=dict(w.weights_used),
+        input_names=list(g.inputs),
+        output_names=list(g.outputs),
+        fallback_nodes=w.fallback_nodes,
+        node_lines={k: (a + offset, b + offset) for k, (a, b) in spans.items()},
+        workers=workers,
+        functions=functions,
+        cross=list(cross.values()),
+        worker_weights=worker_weights,
+        worker_inputs=worker_inputs,
+        output_worker=output_worker,
+        clusters_of_worker=clusters_of_worker,
+    )
