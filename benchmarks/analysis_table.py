@@ -44,12 +44,12 @@ def main() -> int:
             print(f"{path.stem} | missing ({path})")
             continue
         model = load_model(path)
-        prepared, _, _ = prepare_model(model, True)
+        prepared, _, _ = prepare_model(model, True, str(path))
         cost = costs_for(Graph.from_model(prepared), opts)  # measured once and cached
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            plan = analyze(load_model(path), opts, cost)
+            plan = analyze(load_model(path), opts, cost, source=str(path))
             times.append(time.perf_counter() - t0)
         cp = plan.cp
         row = (path.stem, str(len(Graph.from_model(model).nodes)), str(len(plan.graph.nodes)), f"{cp.work / 1e3:.1f}",

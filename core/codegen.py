@@ -74,6 +74,20 @@ def fallback_available(node: Node) -> bool:
         return False
 
 
+def unsupported_op(node: Node, graph: Graph) -> UnsupportedOpError:
+    return UnsupportedOpError(
+        f"unsupported op {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, "
+        f"opset {graph.opsets.get(node.domain, '?')}) at node {node.name!r}"
+    )
+
+
+def check_supported(graph: Graph) -> None:
+    """Raise :class:`UnsupportedOpError` for the first node neither the op table nor the fallback can run."""
+    for node in graph.nodes:
+        if ops.lookup(node.op_type, node.domain, node.since_version) is None and not fallback_available(node):
+            raise unsupported_op(node, graph)
+
+
 @dataclass
 class GeneratedModule:
     """The emitted source with its weights and what a user needs to know about it."""
@@ -262,10 +276,7 @@ class ModuleWriter:
 
     def _fallback(self, node: Node) -> str:
         if not fallback_available(node):
-            raise UnsupportedOpError(
-                f"unsupported op {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, "
-                f"opset {self.graph.opsets.get(node.domain, '?')}) at node {node.name!r}"
-            )
+            raise unsupported_op(node, self.graph)
         key = node.name
         self.reference_nodes[key] = node.proto.SerializeToString()
         self.fallback_nodes.append(node.name)

@@ -73,8 +73,11 @@ def _check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
             )
 
 
-def parse_model_file(path: str | os.PathLike) -> onnx.ModelProto:
-    """Read and parse a model file, with external data, without checking it."""
+def parse_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, bytes | None]:
+    """Read and parse a model file, with external data, without checking it.
+
+    Returns the model and the file's bytes when they are the whole model (no external data).
+    """
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"model file not found: {p}")
@@ -94,12 +97,14 @@ def parse_model_file(path: str | os.PathLike) -> onnx.ModelProto:
             f"not a valid ONNX model (truncated or not protobuf): {p}: {first_line(exc)}"
         ) from None
     _require_graph(model, str(p))
+    if not any(external_data_helper.uses_external_data(t) for t in _all_tensors(model.graph)):
+        return model, data
     _check_external_data(model, p.parent)
     try:
         external_data_helper.load_external_data_for_model(model, str(p.parent))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load external data of {p}: {first_line(exc)}") from None
-    return model
+    return model, None
 
 
 def _require_graph(model: onnx.ModelProto, where: str) -> None:
@@ -123,34 +128,44 @@ def _checker_error(exc: Exception, where: str) -> RamielError:
     return ModelLoadError(f"ONNX checker rejected {where}{node}: {head}")
 
 
-def load_model(source: str | os.PathLike | onnx.ModelProto, *, infer_shapes: bool = True) -> onnx.ModelProto:
+def load_model(
+    source: str | os.PathLike | onnx.ModelProto | bytes, *, infer_shapes: bool = True, check: bool = True
+) -> onnx.ModelProto:
     """Load, check and shape-infer a model from a path or an in-memory ``ModelProto``.
 
-    A ``ModelProto`` given directly must already carry its external data.
+    A ``ModelProto`` given directly must already carry its external data. ``check=False``
+    skips the checker for models this program produced itself.
     """
-    if isinstance(source, onnx.ModelProto):
-        model = onnx.ModelProto()
-        model.CopyFrom(source)
+    raw: bytes | None = None
+    if isinstance(source, bytes):  # a serialized model this program made (no external data)
+        raw = source
+        model = onnx.load_from_string(raw) if not infer_shapes else None
+        where = "<serialized model>"
+    elif isinstance(source, onnx.ModelProto):
+        model = source
         where = model.graph.name or "<in-memory model>"
         _require_graph(model, where)
     else:
         where = str(source)
-        model = parse_model_file(source)
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as exc:
-        raise _checker_error(exc, where) from None
-    except ValueError as exc:  # e.g. models over 2 GB, which the checker only takes by path
-        if not isinstance(source, onnx.ModelProto):
-            try:
-                onnx.checker.check_model(str(source))
-            except onnx.checker.ValidationError as exc2:
-                raise _checker_error(exc2, where) from None
-        else:
-            raise ModelLoadError(f"ONNX checker could not check {where}: {first_line(exc)}") from None
-    if infer_shapes:
+        model, raw = parse_model_file(source)  # raw: the file as it is, when it is the whole model
+    if raw is None and model is not None and model.ByteSize() < 2**31 - 1:
+        raw = model.SerializeToString()
+    if check:
         try:
-            model = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
-        except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"shape inference failed on {where}: {first_line(exc)}") from None
-    return model
+            onnx.checker.check_model(raw if raw is not None else str(source))
+        except onnx.checker.ValidationError as exc:
+            raise _checker_error(exc, where) from None
+        except (ValueError, OSError) as exc:
+            raise ModelLoadError(f"ONNX checker could not check {where}: {first_line(exc)}") from None
+    if not infer_shapes:
+        if model is None:
+            return onnx.load_from_string(raw)
+        out = onnx.ModelProto()
+        out.CopyFrom(model)
+        return out
+    try:
+        if raw is not None:
+            return onnx.shape_inference.infer_shapes(raw, check_type=False, strict_mode=False, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+    except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"shape inference failed on {where}: {first_line(exc)}") from None

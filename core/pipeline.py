@@ -9,7 +9,7 @@ from pathlib import Path
 
 import onnx
 
-from core.codegen import GeneratedModule, generate_serial
+from core.codegen import GeneratedModule, check_supported, generate_serial
 from core.cost import CostModel
 from core.graph import Graph
 from core.onnx_io import load_model
@@ -52,8 +52,9 @@ def compile_model(
     t0 = time.perf_counter()
     model = load_model(source)
     input_graph = Graph.from_model(model)
+    check_supported(input_graph)
     t1 = time.perf_counter()
-    plan = analyze(model, options, cost)
+    plan = analyze(model, options, cost, source=None if isinstance(source, onnx.ModelProto) else os.fspath(source))
     t2 = time.perf_counter()
     src = "" if isinstance(source, onnx.ModelProto) else os.fspath(source)
     serial = generate_serial(plan.base_graph, source_model=os.path.abspath(src) if src else "")

@@ -87,13 +87,15 @@ class Plan:
         return sum(self.cost.node_us[n] for n in self.clusters[i])
 
 
-def prepare_model(model: onnx.ModelProto, cp_dce: bool) -> tuple[onnx.ModelProto, FoldReport | None, list[str]]:
+def prepare_model(
+    model: onnx.ModelProto, cp_dce: bool, source: str | None = None
+) -> tuple[onnx.ModelProto, FoldReport | None, list[str]]:
     """Constant propagation + DCE on the checked model (or nothing when the toggle is off)."""
     if not cp_dce:
         return model, None, []
-    folded, report = fold_constants(model)
-    folded, dead = eliminate_dead_code(folded)
-    return load_model(folded), report, dead
+    folded, raw, report = fold_constants(model, source)
+    pruned, dead = eliminate_dead_code(folded)
+    return load_model(pruned if dead else raw, check=False), report, dead
 
 
 def costs_for(graph: Graph, options: PlanOptions, machine: MachineProfile | None = None) -> CostModel:
@@ -183,11 +185,13 @@ def analyze_graph(graph: Graph, cost: CostModel, options: PlanOptions, timings: 
     )
 
 
-def analyze(model: onnx.ModelProto, options: PlanOptions = PlanOptions(), cost: CostModel | None = None) -> Plan:
-    """Full analysis of a checked model (from :func:`core.onnx_io.load_model`)."""
+def analyze(
+    model: onnx.ModelProto, options: PlanOptions = PlanOptions(), cost: CostModel | None = None, source: str | None = None
+) -> Plan:
+    """Full analysis of a checked model (from :func:`core.onnx_io.load_model`); ``source``: its file."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepared, fold, dead = prepare_model(model, options.cp_dce)
+    prepared, fold, dead = prepare_model(model, options.cp_dce, source)
     t1 = time.perf_counter()
     graph = Graph.from_model(prepared)
     t2 = time.perf_counter()

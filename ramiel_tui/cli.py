@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +17,13 @@ import typer
 EXIT_BAD_INPUT = 2
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
 
 
-class CostChoice(str, Enum):
+class CostChoice(StrEnum):
     auto = "auto"
     measured = "measured"
     analytic = "analytic"

@@ -197,4 +197,3 @@ def log_softmax(ctx: NodeCtx) -> str:
 @register("Hardmax")
 def hardmax(ctx: NodeCtx) -> str:
     return _softmax_like(ctx, ctx.helper(onnx_hardmax) + "({x}, {dim})")
-

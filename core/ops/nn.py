@@ -17,23 +17,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import onnx
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from core.ops.activation import flit
 from core.ops.base import FLOAT_TYPES, NodeCtx, lit
 from core.ops.helpers import helper
 from core.ops.registry import register
 
 
 # -- small compile-time utilities -------------------------------------------------------------
-def flit(value: float) -> str:
-    """Literal of a float attribute (stored as float32): its shortest float32 spelling."""
-    f = float(value)
-    if not math.isfinite(f):
-        return lit(f)
-    return repr(float(str(np.float32(f))))
-
-
 def exact_float(value: float) -> str:
     """Literal of a float32 value that keeps it exactly (scales feed size arithmetic)."""
     return repr(float(np.float32(value)))
@@ -67,15 +61,17 @@ def _ints(ctx: NodeCtx, name: str, default: list[int]) -> list[int]:
 def _torch_pads(begin: list[int], end: list[int]) -> tuple[int, ...]:
     """F.pad's order: the last axis first, (begin, end) per axis."""
     out: list[int] = []
-    for b, e in zip(reversed(begin), reversed(end)):
+    for b, e in zip(reversed(begin), reversed(end), strict=True):
         out += [b, e]
     return tuple(out)
 
 
-def _same_pads(auto_pad: str, sizes: list[int], kernel: list[int], strides: list[int], dilations: list[int]) -> tuple[list[int], list[int]]:
+def _same_pads(
+    auto_pad: str, sizes: list[int], kernel: list[int], strides: list[int], dilations: list[int]
+) -> tuple[list[int], list[int]]:
     """(begin, end) pads of auto_pad SAME_UPPER/SAME_LOWER: the output size is ceil(size / stride)."""
     begin, end = [], []
-    for size, k, s, d in zip(sizes, kernel, strides, dilations):
+    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
         out = -(-size // s)
         total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
         small = total // 2
@@ -90,9 +86,9 @@ def _kwargs(pairs: list[tuple[str, str | None]]) -> str:
 
 # -- helpers copied into generated modules ----------------------------------------------------
 @helper()
-def onnx_same_pad(x, kernel, strides, dilations, lower=False, value=0.0):
-    """Pad ``x`` as auto_pad=SAME_UPPER (extra at the end) or SAME_LOWER asks, so that a
-    convolution or pooling window gives ceil(size / stride) outputs."""
+def onnx_same_pad(x, kernel, strides, dilations, lower=False):
+    """Zero-pad ``x`` as auto_pad=SAME_UPPER (extra at the end) or SAME_LOWER asks, so that
+    a convolution gives ceil(size / stride) outputs."""
     pads = []
     for i in reversed(range(len(kernel))):
         size = x.shape[2 + i]
@@ -100,7 +96,7 @@ def onnx_same_pad(x, kernel, strides, dilations, lower=False, value=0.0):
         total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size)
         small = total // 2
         pads += [total - small, small] if lower else [small, total - small]
-    return F.pad(x, pads, value=value)
+    return F.pad(x, pads)
 
 
 @helper()
@@ -129,8 +125,20 @@ def onnx_pool_windows(sizes, kernel, strides, dilations, pads, auto_pad="NOTSET"
 
 
 @helper(onnx_pool_windows)
-def onnx_pool(x, kind, kernel, strides, dilations, pads, auto_pad="NOTSET", ceil_mode=0,
-              count_include_pad=0, p=2, indices=False, storage_order=0):
+def onnx_pool(
+    x,
+    kind,
+    kernel,
+    strides,
+    dilations,
+    pads,
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    count_include_pad=0,
+    p=2,
+    indices=False,
+    storage_order=0,
+):
     """ONNX MaxPool ("max"), AveragePool ("avg") or LpPool ("lp") for any pads, auto_pad,
     ceil_mode and dilations. The input is padded so that the windows cover it exactly;
     an average divides by the number of input elements its window covers (and of explicit
@@ -186,8 +194,7 @@ def onnx_pool(x, kind, kernel, strides, dilations, pads, auto_pad="NOTSET", ceil
 
 
 @helper()
-def onnx_conv_transpose(x, w, b, strides, dilations, group, pads, output_padding,
-                        output_shape=None, auto_pad="NOTSET"):
+def onnx_conv_transpose(x, w, b, strides, dilations, group, pads, output_padding, output_shape=None, auto_pad="NOTSET"):
     """ONNX ConvTranspose for any pads: the full transposed convolution, cropped (or
     zero-extended) by the pads and output_padding, plus the bias. With ``output_shape``
     or auto_pad SAME_UPPER/SAME_LOWER the pads are derived from the input size."""
@@ -195,7 +202,9 @@ def onnx_conv_transpose(x, w, b, strides, dilations, group, pads, output_padding
     conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[n - 1]
     y = conv(x, w, None, stride=strides, groups=group, dilation=dilations)
     if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        target = list(output_shape)[-n:] if output_shape is not None else [x.shape[2 + i] * strides[i] for i in range(n)]
+        target = (
+            list(output_shape)[-n:] if output_shape is not None else [x.shape[2 + i] * strides[i] for i in range(n)]
+        )
         pads = [0] * (2 * n)
         for i in range(n):
             total = y.shape[2 + i] + output_padding[i] - target[i]
@@ -240,7 +249,7 @@ def onnx_lrn(x, size, alpha, beta, bias):
     channels = x.shape[1]
     squares = (x * x).movedim(1, -1)
     squares = F.pad(squares, ((size - 1) // 2, size // 2)).movedim(-1, 1)
-    total = sum(squares[:, i:i + channels] for i in range(size))
+    total = sum(squares[:, i : i + channels] for i in range(size))
     return x / (bias + alpha / size * total) ** beta
 
 
@@ -288,8 +297,20 @@ def onnx_mean_variance_norm(x, axes):
 
 
 @helper()
-def onnx_resize_axis(x, axis, out_size, scale, mode, coordinate_mode, nearest_mode, cubic_a,
-                     exclude_outside, antialias, roi, extrapolation_value):
+def onnx_resize_axis(
+    x,
+    axis,
+    out_size,
+    scale,
+    mode,
+    coordinate_mode,
+    nearest_mode,
+    cubic_a,
+    exclude_outside,
+    antialias,
+    roi,
+    extrapolation_value,
+):
     """Resize one axis of ``x`` (float) to ``out_size`` samples, per the ONNX Resize spec."""
     in_size = x.shape[axis]
     dst = torch.arange(out_size, dtype=torch.float64)
@@ -312,13 +333,19 @@ def onnx_resize_axis(x, axis, out_size, scale, mode, coordinate_mode, nearest_mo
         src = offset + (dst + 0.5) / scale - 0.5
     elif coordinate_mode == "half_pixel":
         src = (dst + 0.5) / scale - 0.5
+    elif coordinate_mode == "tf_half_pixel_for_nn":  # opset 11 only
+        src = (dst + 0.5) / scale
     else:
         raise ValueError(f"coordinate_transformation_mode {coordinate_mode!r}")
     if mode == "nearest":
         if nearest_mode == "simple":  # Resize-10 / Upsample: truncate upsampling, ceil downsampling
             nearest_mode = "ceil" if scale < 1 else "floor"
-        rounding = {"round_prefer_floor": lambda v: torch.ceil(v - 0.5), "round_prefer_ceil": lambda v: torch.floor(v + 0.5),
-                    "floor": torch.floor, "ceil": torch.ceil}[nearest_mode]
+        rounding = {
+            "round_prefer_floor": lambda v: torch.ceil(v - 0.5),
+            "round_prefer_ceil": lambda v: torch.floor(v + 0.5),
+            "floor": torch.floor,
+            "ceil": torch.ceil,
+        }[nearest_mode]
         index = rounding(src)[:, None]
         weight = torch.ones_like(index)
     else:
@@ -331,8 +358,11 @@ def onnx_resize_axis(x, axis, out_size, scale, mode, coordinate_mode, nearest_mo
             weight = (1 - t).clamp(min=0)
         else:
             a = cubic_a
-            weight = torch.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
-                                 torch.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, t * 0.0))
+            weight = torch.where(
+                t <= 1,
+                ((a + 2) * t - (a + 3)) * t * t + 1,
+                torch.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, t * 0.0),
+            )
         if exclude_outside:
             weight = weight * ((index >= 0) & (index < in_size))
         total = weight.sum(dim=1, keepdim=True)
@@ -347,10 +377,23 @@ def onnx_resize_axis(x, axis, out_size, scale, mode, coordinate_mode, nearest_mo
 
 
 @helper(onnx_resize_axis)
-def onnx_resize(x, roi=None, scales=None, sizes=None, mode="nearest", coordinate_transformation_mode="half_pixel",
-                nearest_mode="round_prefer_floor", cubic_coeff_a=-0.75, exclude_outside=0, extrapolation_value=0.0,
-                antialias=0, axes=None, keep_aspect_ratio_policy="stretch"):
+def onnx_resize(
+    x,
+    roi=None,
+    scales=None,
+    sizes=None,
+    mode="nearest",
+    coordinate_transformation_mode="half_pixel",
+    nearest_mode="round_prefer_floor",
+    cubic_coeff_a=-0.75,
+    exclude_outside=0,
+    extrapolation_value=0.0,
+    antialias=0,
+    axes=None,
+    keep_aspect_ratio_policy="stretch",
+):
     """ONNX Resize (and Upsample): separable, one axis at a time, written to the spec."""
+
     def values(t):
         return None if t is None else [float(v) for v in torch.as_tensor(t).reshape(-1).tolist()] or None
 
@@ -366,14 +409,26 @@ def onnx_resize(x, roi=None, scales=None, sizes=None, mode="nearest", coordinate
             sizes = [int(scale * x.shape[a] + 0.5) for a in axes]
     else:
         factors = scales
-        sizes = [int(math.floor(s * x.shape[a])) for s, a in zip(scales, axes)]
+        sizes = [int(math.floor(s * x.shape[a])) for s, a in zip(scales, axes, strict=True)]
     y = x if x.is_floating_point() and x.dtype != torch.float16 and x.dtype != torch.bfloat16 else x.float()
     for i, a in enumerate(axes):
         box = None if roi is None else (roi[i], roi[len(axes) + i])
         if sizes[i] == x.shape[a] and factors[i] == 1.0 and coordinate_transformation_mode != "tf_crop_and_resize":
             continue
-        y = onnx_resize_axis(y, a, sizes[i], factors[i], mode, coordinate_transformation_mode, nearest_mode,
-                             cubic_coeff_a, exclude_outside, antialias, box, extrapolation_value)
+        y = onnx_resize_axis(
+            y,
+            a,
+            sizes[i],
+            factors[i],
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            exclude_outside,
+            antialias,
+            box,
+            extrapolation_value,
+        )
     if x.is_floating_point():
         return y.to(x.dtype)
     info = torch.iinfo(x.dtype)
@@ -416,12 +471,14 @@ def conv(ctx: NodeCtx) -> str:
     elif any(begin):
         padding = lit(tuple(begin))
     args = [x, w] + ([ctx.x(2)] if ctx.has(2) else [])
-    kw = _kwargs([
-        ("stride", lit(tuple(strides)) if any(s != 1 for s in strides) else None),
-        ("padding", padding),
-        ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
-        ("groups", str(group) if group != 1 else None),
-    ])
+    kw = _kwargs(
+        [
+            ("stride", lit(tuple(strides)) if any(s != 1 for s in strides) else None),
+            ("padding", padding),
+            ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
+            ("groups", str(group) if group != 1 else None),
+        ]
+    )
     return f"{fn}({', '.join(args + ([kw] if kw else []))})"
 
 
@@ -447,7 +504,7 @@ def conv_transpose(ctx: NodeCtx) -> str:
     if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         sizes, kernel = _static_dims(ctx, 0), _ints(ctx, "kernel_shape", _static_dims(ctx, 1) or [])
         if sizes is not None and kernel:
-            target = output_shape or [n * s for n, s in zip(sizes, strides)]
+            target = output_shape or [n * s for n, s in zip(sizes, strides, strict=True)]
             begin, end = [], []
             for i in range(spatial):
                 total = strides[i] * (sizes[i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1 - target[i]
@@ -458,14 +515,20 @@ def conv_transpose(ctx: NodeCtx) -> str:
             pads = None
     if pads is not None:
         begin, end = pads[:spatial], pads[spatial:]
-        if begin == end and min(begin) >= 0 and all(p < max(s, d) for p, s, d in zip(output_padding, strides, dilations)):
-            kw = _kwargs([
-                ("stride", lit(tuple(strides)) if any(s != 1 for s in strides) else None),
-                ("padding", lit(tuple(begin)) if any(begin) else None),
-                ("output_padding", lit(tuple(output_padding)) if any(output_padding) else None),
-                ("groups", str(group) if group != 1 else None),
-                ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
-            ])
+        if (
+            begin == end
+            and min(begin) >= 0
+            and all(p < max(s, d) for p, s, d in zip(output_padding, strides, dilations, strict=True))
+        ):
+            kw = _kwargs(
+                [
+                    ("stride", lit(tuple(strides)) if any(s != 1 for s in strides) else None),
+                    ("padding", lit(tuple(begin)) if any(begin) else None),
+                    ("output_padding", lit(tuple(output_padding)) if any(output_padding) else None),
+                    ("groups", str(group) if group != 1 else None),
+                    ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
+                ]
+            )
             args = [x, w] + ([b] if b else [])
             return f"{fn}({', '.join(args + ([kw] if kw else []))})"
         return (
@@ -496,8 +559,9 @@ def _pool_attrs(ctx: NodeCtx) -> tuple[list[int], list[int], list[int], list[int
     return kernel, strides, dilations, pads, auto_pad, int(ctx.attr("ceil_mode", 0))
 
 
-def _static_pool_pads(ctx: NodeCtx, kernel: list[int], strides: list[int], dilations: list[int],
-                      pads: list[int], auto_pad: str) -> tuple[list[int], list[int]] | None:
+def _static_pool_pads(
+    ctx: NodeCtx, kernel: list[int], strides: list[int], dilations: list[int], pads: list[int], auto_pad: str
+) -> tuple[list[int], list[int]] | None:
     """(begin, end) pads known at compile time, or None (auto_pad SAME on a dynamic size)."""
     n = len(kernel)
     if auto_pad == "NOTSET":
@@ -510,8 +574,15 @@ def _static_pool_pads(ctx: NodeCtx, kernel: list[int], strides: list[int], dilat
     return _same_pads(auto_pad, sizes, kernel, strides, dilations)
 
 
-def _prepad_keeps_count(ctx: NodeCtx, kernel: list[int], strides: list[int], dilations: list[int],
-                        begin: list[int], end: list[int], ceil_mode: int) -> bool:
+def _prepad_keeps_count(
+    ctx: NodeCtx,
+    kernel: list[int],
+    strides: list[int],
+    dilations: list[int],
+    begin: list[int],
+    end: list[int],
+    ceil_mode: int,
+) -> bool:
     """Whether pooling the explicitly padded input (torch padding 0) gives ONNX's window count.
 
     Only ceil_mode can differ: torch drops a last window that starts past the padded
@@ -523,7 +594,7 @@ def _prepad_keeps_count(ctx: NodeCtx, kernel: list[int], strides: list[int], dil
         return False
     pads = begin + end
     onnx_out = onnx_pool_windows(sizes, kernel, strides, dilations, pads, "NOTSET", 1)
-    padded = [s + b + e for s, b, e in zip(sizes, begin, end)]
+    padded = [s + b + e for s, b, e in zip(sizes, begin, end, strict=True)]
     torch_out = onnx_pool_windows(padded, kernel, strides, dilations, [0] * len(pads), "NOTSET", 1)
     return [w[2] for w in onnx_out] == [w[2] for w in torch_out]
 
@@ -552,17 +623,19 @@ def max_pool(ctx: NodeCtx) -> str:
     if static is not None and (is_float or n > 1):
         begin, end = static
         x = ctx.x(0)
-        symmetric = begin == end and all(b <= k // 2 for b, k in zip(begin, kernel))
+        symmetric = begin == end and all(b <= k // 2 for b, k in zip(begin, kernel, strict=True))
         if symmetric or (is_float and _prepad_keeps_count(ctx, kernel, strides, dilations, begin, end, ceil_mode)):
             if not symmetric:
                 x = f"F.pad({x}, {lit(_torch_pads(begin, end))}, value=-math.inf)"
-            kw = _kwargs([
-                ("kernel_size", lit(tuple(kernel))),
-                ("stride", lit(tuple(strides))),
-                ("padding", lit(tuple(begin)) if symmetric and any(begin) else None),
-                ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
-                ("ceil_mode", "True" if ceil_mode else None),
-            ])
+            kw = _kwargs(
+                [
+                    ("kernel_size", lit(tuple(kernel))),
+                    ("stride", lit(tuple(strides))),
+                    ("padding", lit(tuple(begin)) if symmetric and any(begin) else None),
+                    ("dilation", lit(tuple(dilations)) if any(d != 1 for d in dilations) else None),
+                    ("ceil_mode", "True" if ceil_mode else None),
+                ]
+            )
             return f"F.max_pool{n}d({x}, {kw})"
     return _pool_helper_call(ctx, "max")
 
@@ -578,18 +651,20 @@ def average_pool(ctx: NodeCtx) -> str:
     if static is not None and all(d == 1 for d in dilations):
         begin, end = static
         x = ctx.x(0)
-        symmetric = begin == end and all(b <= k // 2 for b, k in zip(begin, kernel))
+        symmetric = begin == end and all(b <= k // 2 for b, k in zip(begin, kernel, strict=True))
         prepad = not symmetric and (include_pad or not any(begin + end))
         if symmetric or (prepad and _prepad_keeps_count(ctx, kernel, strides, dilations, begin, end, ceil_mode)):
             if not symmetric:
                 x = f"F.pad({x}, {lit(_torch_pads(begin, end))})"
-            kw = _kwargs([
-                ("kernel_size", lit(tuple(kernel))),
-                ("stride", lit(tuple(strides))),
-                ("padding", lit(tuple(begin)) if symmetric and any(begin) else None),
-                ("ceil_mode", "True" if ceil_mode else None),
-                ("count_include_pad", "False" if symmetric and any(begin) and not include_pad else None),
-            ])
+            kw = _kwargs(
+                [
+                    ("kernel_size", lit(tuple(kernel))),
+                    ("stride", lit(tuple(strides))),
+                    ("padding", lit(tuple(begin)) if symmetric and any(begin) else None),
+                    ("ceil_mode", "True" if ceil_mode else None),
+                    ("count_include_pad", "False" if symmetric and any(begin) and not include_pad else None),
+                ]
+            )
             return f"F.avg_pool{n}d({x}, {kw})"
     return _pool_helper_call(ctx, "avg", ", count_include_pad=1" if include_pad else "")
 
@@ -602,6 +677,12 @@ def lp_pool(ctx: NodeCtx) -> str:
         raise ctx.unsupported(f"{n}-d pooling")
     p = float(ctx.attr("p", 2))
     p_lit = str(int(p)) if p.is_integer() else repr(p)
+    static = _static_pool_pads(ctx, kernel, strides, dilations, pads, auto_pad)
+    unpadded = static is not None and not any(static[0] + static[1])
+    if unpadded and not ceil_mode and all(d == 1 for d in dilations) and p.is_integer() and int(p) % 2 == 0:
+        # torch sums x ** p (not |x| ** p): the same for even p; lp_pool1d takes plain ints
+        size, stride = (kernel[0], strides[0]) if n == 1 else (tuple(kernel), tuple(strides))
+        return f"F.lp_pool{n}d({ctx.x(0)}, {float(p)}, kernel_size={lit(size)}, stride={lit(stride)})"
     return _pool_helper_call(ctx, "lp", f", p={p_lit}")
 
 
@@ -614,11 +695,15 @@ def _spatial_dims_expr(ctx: NodeCtx) -> str:
 
 @register("GlobalAveragePool")
 def global_average_pool(ctx: NodeCtx) -> str:
+    if ctx.rank(0) == 2:  # no spatial axes: nothing to pool (torch would reduce dim=() over all)
+        return ctx.x(0)
     return f"torch.mean({ctx.x(0)}, dim={_spatial_dims_expr(ctx)}, keepdim=True)"
 
 
 @register("GlobalMaxPool")
 def global_max_pool(ctx: NodeCtx) -> str:
+    if ctx.rank(0) == 2:
+        return ctx.x(0)
     return f"torch.amax({ctx.x(0)}, dim={_spatial_dims_expr(ctx)}, keepdim=True)"
 
 
@@ -707,8 +792,10 @@ def group_norm21(ctx: NodeCtx) -> str:
     x, scale, bias = ctx.x(0), ctx.x(1), ctx.x(2)
     groups = int(ctx.attr("num_groups"))
     eps = flit(ctx.attr("epsilon", 1e-5))
-    if ctx.attr("stash_type", 1) == 1 and ctx.elem_type(0) in (10, 16):  # float16 / bfloat16 input
-        return f"F.group_norm({x}.float(), {groups}, weight={scale}.float(), bias={bias}.float(), eps={eps}).to({x}.dtype)"
+    if ctx.attr("stash_type", 1) == 1 and ctx.elem_type(0) in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16):
+        return (
+            f"F.group_norm({x}.float(), {groups}, weight={scale}.float(), bias={bias}.float(), eps={eps}).to({x}.dtype)"
+        )
     return f"F.group_norm({x}, {groups}, weight={scale}, bias={bias}, eps={eps})"
 
 
@@ -716,7 +803,8 @@ def group_norm21(ctx: NodeCtx) -> str:
 def lrn(ctx: NodeCtx) -> str:
     size = int(ctx.attr("size"))
     alpha, beta, bias = flit(ctx.attr("alpha", 1e-4)), flit(ctx.attr("beta", 0.75)), flit(ctx.attr("bias", 1.0))
-    if size % 2 == 1:  # torch's window is centred the same way for odd sizes
+    full_precision = ctx.elem_type(0) in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE)
+    if size % 2 == 1 and full_precision:  # torch's window is centred the same way for odd sizes
         return f"F.local_response_norm({ctx.x(0)}, size={size}, alpha={alpha}, beta={beta}, k={bias})"
     return f"{ctx.helper(onnx_lrn)}({ctx.x(0)}, {size}, {alpha}, {beta}, {bias})"
 
@@ -741,7 +829,9 @@ def dropout(ctx: NodeCtx) -> str:
     x = ctx.x(0)
     want_mask = ctx.n_out > 1 and bool(ctx.node.outputs[1])
     training = ctx.const(2) if ctx.node.since_version >= 12 else None
-    inference = ctx.node.since_version < 12 or not ctx.has(2) or (training is not None and not bool(training.reshape(-1)[0]))
+    inference = (
+        ctx.node.since_version < 12 or not ctx.has(2) or (training is not None and not bool(training.reshape(-1)[0]))
+    )
     ratio = ctx.const(1) if ctx.node.since_version >= 12 else None
     if ratio is not None and ratio.size == 1 and float(ratio.reshape(-1)[0]) == 0.0:
         inference = True
@@ -757,8 +847,16 @@ def dropout(ctx: NodeCtx) -> str:
 
 
 # -- Resize / Upsample ------------------------------------------------------------------------
-def _resize_torch(ctx: NodeCtx, mode: str, coord: str, nearest_mode: str, scales: list[float] | None,
-                  sizes: list[int] | None, cubic_a: float, exclude_outside: int) -> str | None:
+def _resize_torch(
+    ctx: NodeCtx,
+    mode: str,
+    coord: str,
+    nearest_mode: str,
+    scales: list[float] | None,
+    sizes: list[int] | None,
+    cubic_a: float,
+    exclude_outside: int,
+) -> str | None:
     """An F.interpolate call that computes exactly this resize of all axes, or None."""
     shape = ctx.info(0).shape
     if shape is None or not 3 <= len(shape) <= 5:
@@ -768,7 +866,7 @@ def _resize_torch(ctx: NodeCtx, mode: str, coord: str, nearest_mode: str, scales
     if sizes is not None:
         if dims is None or len(sizes) != rank or sizes[:2] != dims[:2]:
             return None
-        factors = [s / d if d else 0.0 for s, d in zip(sizes, dims)]
+        factors = [s / d if d else 0.0 for s, d in zip(sizes, dims, strict=True)]
     elif scales is not None:
         if len(scales) != rank or scales[0] != 1.0 or scales[1] != 1.0:
             return None
@@ -777,9 +875,11 @@ def _resize_torch(ctx: NodeCtx, mode: str, coord: str, nearest_mode: str, scales
         return None
     spatial = factors[2:]
     if dims is not None:
-        outs = sizes[2:] if sizes is not None else [math.floor(s * d) for s, d in zip(spatial, dims[2:])]
+        outs = sizes[2:] if sizes is not None else [math.floor(s * d) for s, d in zip(spatial, dims[2:], strict=True)]
         if any(o < 1 for o in outs):
             return None
+    elif any(s < 1 for s in spatial):
+        return None  # a downscaled size may round to 0, which F.interpolate rejects
     else:
         outs = None
     x = ctx.x(0)
@@ -789,29 +889,45 @@ def _resize_torch(ctx: NodeCtx, mode: str, coord: str, nearest_mode: str, scales
     if mode == "nearest":  # integer upsampling that repeats each element: torch's "nearest"
         if not all(float(s).is_integer() and s >= 1 for s in spatial):
             return None
-        repeat = coord in ("half_pixel", "pytorch_half_pixel", "half_pixel_symmetric") or (
-            coord == "asymmetric" and nearest_mode in ("floor", "simple")
-        )
+        # source of output i*k + r: i + r/k (asymmetric), i + (r + 0.5)/k - 0.5 (half-pixel modes)
+        repeat = (
+            coord in ("half_pixel", "pytorch_half_pixel", "half_pixel_symmetric")
+            and nearest_mode in ("round_prefer_floor", "round_prefer_ceil")
+        ) or (coord == "asymmetric" and nearest_mode in ("floor", "simple"))
         if not repeat:
             return None
         scale_arg = "(" + ", ".join(repr(float(s)) for s in spatial) + ("," if len(spatial) == 1 else "") + ")"
         return f"F.interpolate({x}, scale_factor={scale_arg}, mode='nearest')"
-    interp = {("linear", 3): "linear", ("linear", 4): "bilinear", ("linear", 5): "trilinear", ("cubic", 4): "bicubic"}.get((mode, rank))
+    interp = {
+        ("linear", 3): "linear",
+        ("linear", 4): "bilinear",
+        ("linear", 5): "trilinear",
+        ("cubic", 4): "bicubic",
+    }.get((mode, rank))
     if interp is None or exclude_outside:
         return None
     if mode == "cubic" and np.float32(cubic_a) != np.float32(-0.75):
         return None
     if coord == "half_pixel" or (coord == "pytorch_half_pixel" and outs is not None and all(o > 1 for o in outs)):
         align = "False"
-    elif coord == "align_corners" and (sizes is not None or (dims is not None and all(float(s * d).is_integer() for s, d in zip(spatial, dims[2:])))):
+    elif coord == "align_corners" and (
+        sizes is not None
+        or (dims is not None and all(float(s * d).is_integer() for s, d in zip(spatial, dims[2:], strict=True)))
+    ):
         align = "True"
     else:
         return None
     return f"F.interpolate({x}, {target}, mode={interp!r}, align_corners={align})"
 
 
-def _resize_common(ctx: NodeCtx, x_scales: int | None, x_sizes: int | None, x_roi: int | None,
-                   attr_scales: list[float] | None = None, legacy: bool = False) -> str:
+def _resize_common(
+    ctx: NodeCtx,
+    x_scales: int | None,
+    x_sizes: int | None,
+    x_roi: int | None,
+    attr_scales: list[float] | None = None,
+    legacy: bool = False,
+) -> str:
     mode = ctx.attr("mode", "nearest")
     if mode == "bilinear":
         mode = "linear"
@@ -844,8 +960,12 @@ def _resize_common(ctx: NodeCtx, x_scales: int | None, x_sizes: int | None, x_ro
     if sizes is not None and sizes is not False:
         sizes = [int(s) for s in sizes]
     if (
-        scales is not False and sizes is not False and not antialias and axes is None
-        and coord != "tf_crop_and_resize" and (policy == "stretch" or sizes is None)
+        scales is not False
+        and sizes is not False
+        and not antialias
+        and axes is None
+        and coord != "tf_crop_and_resize"
+        and (policy == "stretch" or sizes is None)
     ):
         direct = _resize_torch(ctx, mode, coord, nearest_mode, scales, sizes, cubic_a, exclude_outside)
         if direct is not None:
@@ -898,8 +1018,9 @@ def upsample7(ctx: NodeCtx) -> str:
     scales = ctx.attr("scales")
     if scales is None:
         raise ctx.unsupported("scales attribute missing")
-    return _resize_common(ctx, x_scales=None, x_sizes=None, x_roi=None,
-                          attr_scales=[float(np.float32(s)) for s in scales], legacy=True)
+    return _resize_common(
+        ctx, x_scales=None, x_sizes=None, x_roi=None, attr_scales=[float(np.float32(s)) for s in scales], legacy=True
+    )
 
 
 @register("Upsample", since=9)

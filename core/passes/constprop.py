@@ -39,8 +39,11 @@ def _domain_ops(model: onnx.ModelProto) -> Counter:
     return Counter(n.op_type for n in model.graph.node if n.op_type != "Constant")
 
 
-def fold_constants(model: onnx.ModelProto) -> tuple[onnx.ModelProto, FoldReport]:
-    """Run ORT's basic-level offline optimizer over ``model``; returns the new model and a report."""
+def fold_constants(model: onnx.ModelProto, source: str | None = None) -> tuple[onnx.ModelProto, bytes, FoldReport]:
+    """Run ORT's basic-level offline optimizer over ``model``; returns the new model, its bytes and a report.
+
+    ``source``: the file ``model`` was loaded from, if any (ORT reads it faster than we serialize).
+    """
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -50,15 +53,22 @@ def fold_constants(model: onnx.ModelProto) -> tuple[onnx.ModelProto, FoldReport]
         out_path = os.path.join(tmp, "folded.onnx")
         so.optimized_model_filepath = out_path
         try:
-            ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+            ort.InferenceSession(source or model.SerializeToString(), so, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001  (ORT raises its own exception types)
             raise ModelLoadError(f"constant propagation (onnxruntime) failed: {first_line(exc)}") from None
-        folded = onnx.load(out_path)
+        with open(out_path, "rb") as f:
+            raw = f.read()
+    folded = onnx.load_from_string(raw)
     # ORT lists every domain it knows; keep only the ones the graph uses.
     used = {n.domain for n in folded.graph.node} | {""}
     keep = [o for o in folded.opset_import if o.domain in used or (o.domain == "ai.onnx")]
-    del folded.opset_import[:]
-    folded.opset_import.extend(keep)
+    if len(keep) != len(folded.opset_import):
+        # a tiny message: re-serializing only the opset list is cheap next to the weights
+        extra = onnx.ModelProto()
+        extra.opset_import.extend(keep)
+        del folded.opset_import[:]
+        folded.opset_import.extend(keep)
+        raw = _replace_opsets(raw, extra.SerializeToString())
     before, after = _domain_ops(model), _domain_ops(folded)
     report = FoldReport(
         nodes_before=sum(before.values()),
@@ -68,4 +78,43 @@ def fold_constants(model: onnx.ModelProto) -> tuple[onnx.ModelProto, FoldReport]
         constants_before=len(model.graph.initializer) + sum(n.op_type == "Constant" for n in model.graph.node),
         constants_after=len(folded.graph.initializer) + sum(n.op_type == "Constant" for n in folded.graph.node),
     )
-    return folded, report
+    return folded, raw, report
+
+
+def _replace_opsets(raw: bytes, opsets: bytes) -> bytes:
+    """``raw`` (a serialized ModelProto) with its opset_import fields (number 8) replaced.
+
+    Walks the top-level fields of the wire format, so the large graph field is copied, not parsed.
+    """
+    out = bytearray()
+    i = 0
+    n = len(raw)
+    while i < n:
+        start = i
+        key, i = _varint(raw, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(raw, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 2:
+            length, i = _varint(raw, i)
+            i += length
+        elif wire == 5:
+            i += 4
+        else:  # groups do not occur in ModelProto
+            return raw
+        if field != 8:
+            out += raw[start:i]
+    return bytes(out) + opsets
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, i
+        shift += 7
