@@ -119,6 +119,7 @@ def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
                 if t in g.outputs:
                     post.append(f"X.output({t!r}, {w.namer(t)})  # graph output")
             after[node.name] = post
+            have.update(node.present_outputs)
         used_before = set(w.weights_used)
         lines, _ = w.body(nodes, keep=set(), before=before, after=after)
         worker_weights[wk] = sorted(set(w.weights_used) - used_before | {t for n in nodes for t in n.present_inputs if t in g.initializers})

@@ -1,0 +1,281 @@
+"""``ParallelSession``: ONNX Runtime's ``InferenceSession`` shape, Ramiel's parallel execution.
+
+    from runtime import ParallelSession
+    with ParallelSession("model.onnx", workers=2) as sess:
+        outputs = sess.run(None, {"input": x})
+
+When the analysis predicts that parallel execution cannot pay (see ``decision``),
+the session runs the same generated code in this process with all the thread
+budget (intra-op parallelism) instead of starting workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnx
+
+from core.errors import InputFeedError
+from core.parallel_codegen import ParallelModule, execution_order, generate_parallel
+from core.pipeline import Compiled, compile_model
+from core.plan import Plan, PlanOptions
+from runtime.pool import WorkerPool, WorkerTiming
+from runtime.shm import Layout, plan_layout
+from runtime.worker import import_generated
+
+ONNX_TYPE_NAMES = {
+    "float32": "tensor(float)", "float64": "tensor(double)", "float16": "tensor(float16)", "int64": "tensor(int64)",
+    "int32": "tensor(int32)", "int16": "tensor(int16)", "int8": "tensor(int8)", "uint8": "tensor(uint8)",
+    "bool": "tensor(bool)",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NodeArg:
+    """Like ``onnxruntime.NodeArg``: name, shape, type."""
+
+    name: str
+    shape: list
+    type: str
+
+
+@dataclass
+class RunTimings:
+    wall_ms: float
+    workers: list[WorkerTiming]
+
+
+def cpu_budget() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def share_slots(plan: Plan, pm: ParallelModule) -> dict[str, str]:
+    """Hand-off slots to reuse: tensor b may take a's slot when every reader of a runs on b's
+    producer's worker before b is produced (program order then guarantees a is dead)."""
+    g = plan.graph
+    order = execution_order(plan)
+    pos = {n: i for i, n in enumerate(order)}
+    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
+    worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
+    fixed = set(g.inputs) | set(g.outputs)
+    cross = sorted((c for c in pm.cross if c.name not in fixed), key=lambda c: pos[g.producer(c.name).name])
+    occupant: dict[str, str] = {}  # slot root → tensor living in it
+    share: dict[str, str] = {}
+    for c in cross:
+        made_at = pos[g.producer(c.name).name]
+        for root, a in occupant.items():
+            readers = g.consumers(a)
+            if all(worker_of[r.name] == c.producer and pos[r.name] < made_at for r in readers):
+                if np.prod(c.shape or (0,)) * np.dtype(c.dtype).itemsize <= _nbytes(pm, root):
+                    share[c.name] = root
+                    occupant[root] = c.name
+                    break
+        else:
+            occupant[c.name] = c.name
+    return share
+
+
+def _nbytes(pm: ParallelModule, name: str) -> int:
+    for c in pm.cross:
+        if c.name == name:
+            return c.nbytes
+    return 0
+
+
+class ParallelSession:
+    def __init__(
+        self,
+        model: str | os.PathLike | onnx.ModelProto,
+        workers: int = 2,
+        *,
+        cp_dce: bool = True,
+        cloning: bool = True,
+        merging: bool = True,
+        cost: str = "auto",
+        threads_per_worker: int | None = None,
+        force_parallel: bool = False,
+        compiled: Compiled | None = None,
+    ) -> None:
+        self._pool: WorkerPool | None = None
+        self._tmp: str | None = None
+        self.compiled = compiled or compile_model(
+            model, PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost)
+        )
+        self.plan = self.compiled.plan
+        self.workers = workers
+        self.parallel = (self.plan.decision.parallel or force_parallel) and workers > 1 and len(self.plan.clusters) > 1
+        self.decision = self.plan.decision
+        g = self.plan.graph
+        self._inputs = [(t, g.info(t)) for t in g.inputs]
+        self._outputs = [(t, g.info(t)) for t in g.outputs]
+        for name, info in self._inputs + self._outputs:
+            if not info.is_static:
+                raise InputFeedError(f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes")
+        self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source)
+        self._tmp = tempfile.mkdtemp(prefix="ramiel-")
+        self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
+        self._serial_mod = None
+        self._serial_weights = None
+        cores = cpu_budget()
+        self.threads_per_worker = threads_per_worker or max(1, cores // max(1, workers))
+        self.last_run_timings: RunTimings | None = None
+        try:
+            if self.parallel:
+                self._start_pool()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- ONNX Runtime's API -------------------------------------------------------------------
+    def get_inputs(self) -> list[NodeArg]:
+        return [NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._inputs]
+
+    def get_outputs(self) -> list[NodeArg]:
+        return [NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._outputs]
+
+    def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
+        arrays = self._check_feeds(feeds)
+        names = self._check_outputs(output_names)
+        if not self.parallel:
+            outs = self.run_serial(arrays, threads=cpu_budget())
+            by_name = dict(zip([n for n, _ in self._outputs], outs))
+            return [by_name[n] for n in names]
+        if self._pool is None or self._pool.closed:
+            self._start_pool()  # a previous run failed: start afresh
+        produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
+        import time
+
+        t0 = time.perf_counter()
+        result, timings = self._pool.run({k: v for k, v in arrays.items() if k in self._layout.slots}, produced)
+        self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, timings)
+        g = self.plan.graph
+        out = []
+        for n in names:
+            if n in result:
+                out.append(result[n])
+            elif n in arrays:
+                out.append(arrays[n].copy())
+            else:
+                out.append(np.array(g.initializers[n]))
+        return out
+
+    def run_serial(self, feeds: dict[str, np.ndarray], threads: int = 1) -> list[np.ndarray]:
+        """The same generated code, all nodes in this process (the serial baseline)."""
+        import torch
+
+        from core.codegen import to_numpy, to_torch
+
+        if self._serial_mod is None:
+            self._serial_mod = import_generated(self.module_path, "ramiel_serial_plan")
+            self._serial_weights = self._serial_mod.load_weights()
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with torch.no_grad():
+                outs = self._serial_mod.run_serial(self._serial_weights, *[to_torch(feeds[n]) for n, _ in self._inputs])
+        finally:
+            torch.set_num_threads(old)
+        return [to_numpy(o).copy() for o in outs]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> ParallelSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001  (interpreter shutdown)
+            pass
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return self._pool.pids if self._pool is not None else []
+
+    # -- internals ----------------------------------------------------------------------------
+    def _layout_for(self) -> tuple[Layout, dict, dict, int]:
+        pm = self.module
+        g = self.plan.graph
+        tensors: dict[str, tuple[tuple[int, ...], str]] = {}
+        for name, info in self._inputs:
+            tensors[name] = (tuple(info.shape), np.dtype(info.dtype).name)
+        for c in pm.cross:
+            tensors[c.name] = (c.shape, c.dtype)
+        for name, info in self._outputs:
+            if pm.output_worker.get(name) is not None:
+                tensors[name] = (tuple(info.shape), np.dtype(info.dtype).name)
+        for name in list(tensors):
+            if not all(isinstance(d, int) for d in tensors[name][0]) or (name in g.tensors and not g.info(name).is_static):
+                raise InputFeedError(f"tensor {name!r} has no static shape: ParallelSession needs static shapes")
+        layout = plan_layout(pm.workers, tensors, share_slots(self.plan, pm))
+        receives: dict[int, dict[str, int]] = {}
+        sends: dict[int, dict[str, tuple[int, ...]]] = {}
+        k = 0
+        for c in pm.cross:
+            idx = []
+            for w in c.consumers:
+                receives.setdefault(w, {})[c.name] = k
+                idx.append(k)
+                k += 1
+            sends.setdefault(c.producer, {})[c.name] = tuple(idx)
+        return layout, receives, sends, k
+
+    def _start_pool(self) -> None:
+        self._layout, receives, sends, n_edges = self._layout_for()
+        self._pool = WorkerPool(
+            self.module_path,
+            self.module.functions,
+            self.module.worker_weights,
+            receives,
+            sends,
+            n_edges,
+            self._layout,
+            self.threads_per_worker,
+        )
+
+    def _check_outputs(self, output_names: list[str] | None) -> list[str]:
+        known = [n for n, _ in self._outputs]
+        if output_names is None:
+            return known
+        for n in output_names:
+            if n not in known:
+                raise InputFeedError(f"unknown output {n!r}; the model's outputs are {known}")
+        return list(output_names)
+
+    def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+        if not isinstance(feeds, dict):
+            raise InputFeedError("feeds must be a dict of input name → numpy array")
+        expected = {n: i for n, i in self._inputs}
+        for name in feeds:
+            if name not in expected:
+                raise InputFeedError(f"unknown input {name!r}; the model's inputs are {list(expected)}")
+        out = {}
+        for name, info in expected.items():
+            if name not in feeds:
+                raise InputFeedError(f"missing input {name!r} ({info.dtype}[{info.shape_str()}])")
+            value = feeds[name]
+            if not isinstance(value, np.ndarray):
+                raise InputFeedError(f"input {name!r} must be a numpy array, not {type(value).__name__}")
+            if value.dtype != info.dtype:
+                raise InputFeedError(f"input {name!r} has dtype {value.dtype}, expected {info.dtype}")
+            if tuple(value.shape) != tuple(info.shape):
+                raise InputFeedError(f"input {name!r} has shape {list(value.shape)}, expected {list(info.shape)}")
+            out[name] = np.ascontiguousarray(value) if value.ndim else np.array(value)
+        return out

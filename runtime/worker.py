@@ -1,0 +1,151 @@
+"""The worker process: imports the generated module once, loads only its own weights,
+then runs its function for every inference the pool starts.
+
+Nothing here imports torch before the thread budget is set, and nothing is
+pickled per run: inputs, hand-offs and outputs are views on the shared segment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+
+from runtime.shm import MAX_WAITS, Arena, Header, Layout
+
+CMD_RUN, CMD_STOP = 1, 2
+POLL_S = 0.25  # how often a blocked worker checks for an abort or a dead parent
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    index: int
+    module_path: str
+    function: str
+    shm_name: str
+    layout: Layout
+    threads: int
+    weights: tuple[str, ...]
+    receives: dict[str, int]  # tensor → index of its semaphore (this worker's copy)
+    sends: dict[str, tuple[int, ...]]  # tensor → semaphores of the consumers
+    parent_pid: int
+
+
+class Abort(Exception):
+    """The run was aborted elsewhere; unwind quietly."""
+
+
+def import_generated(path: str, name: str = "ramiel_generated"):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class Exchange:
+    """``X`` in the generated code: inputs, waits, sends and outputs on shared memory."""
+
+    def __init__(self, spec: WorkerSpec, arena: Arena, edge_sems) -> None:
+        import torch
+
+        self.spec = spec
+        self.arena = arena
+        self.sems = edge_sems
+        self.views = {name: torch.from_numpy(arena.array(name)) for name in spec.layout.slots}
+        self.timing = arena.timing[spec.index]
+        self.waits = 0
+
+    def _aborted(self) -> bool:
+        return bool(self.arena.header[Header.ABORT]) or os.getppid() != self.spec.parent_pid
+
+    def input(self, name: str):
+        return self.views[name]
+
+    def wait(self, name: str):
+        sem = self.sems[self.spec.receives[name]]
+        t0 = time.perf_counter_ns()
+        while not sem.acquire(timeout=POLL_S):
+            if self._aborted():
+                raise Abort
+        if self.arena.header[Header.ABORT]:
+            raise Abort
+        t1 = time.perf_counter_ns()
+        if self.waits < MAX_WAITS:
+            self.timing[3 + 2 * self.waits] = t0
+            self.timing[4 + 2 * self.waits] = t1
+        self.waits += 1
+        return self.views[name]
+
+    def _put(self, name: str, value) -> None:
+        view = self.views[name]
+        if tuple(value.shape) != tuple(view.shape):
+            raise ValueError(f"tensor {name!r} has shape {tuple(value.shape)}, the plan expected {tuple(view.shape)}")
+        view.copy_(value)
+
+    def send(self, name: str, value) -> None:
+        self._put(name, value)
+        for i in self.spec.sends[name]:
+            self.sems[i].release()
+
+    def output(self, name: str, value) -> None:
+        self._put(name, value)
+
+
+def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(spec.threads)
+    arena = Arena(spec.layout, spec.shm_name)
+    try:
+        import torch
+
+        torch.set_num_threads(spec.threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+        mod = import_generated(spec.module_path)
+        weights = mod.load_weights(names=set(spec.weights))
+        fn = getattr(mod, spec.function)
+        x = Exchange(spec, arena, edge_sems)
+    except BaseException as exc:  # noqa: BLE001  (report any start-up failure to the caller)
+        arena.set_error(spec.index, f"worker {spec.index} failed to start: {type(exc).__name__}: {exc}")
+        done_sem.release()
+        arena.close()
+        return
+    done_sem.release()  # ready
+    timing = arena.timing[spec.index]
+    try:
+        while True:
+            if not start_sem.acquire(timeout=1.0):
+                if os.getppid() != spec.parent_pid:
+                    break
+                continue
+            if arena.header[Header.COMMAND] == CMD_STOP:
+                break
+            x.waits = 0
+            timing[0] = time.perf_counter_ns()
+            try:
+                with torch.no_grad():
+                    fn(weights, x)
+            except Abort:
+                pass
+            except BaseException as exc:  # noqa: BLE001
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                arena.set_error(
+                    spec.index,
+                    f"{type(exc).__name__} in {spec.function} ({os.path.basename(where.filename)}:{where.lineno}): {exc}",
+                )
+                arena.header[Header.ABORT] = 1
+            timing[1] = time.perf_counter_ns()
+            timing[2] = x.waits
+            done_sem.release()
+    finally:
+        x.views.clear()
+        del timing, x
+        arena.close()
