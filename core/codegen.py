@@ -138,7 +138,7 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
     offset = 0
     blobs = []
     for name in order:
-        arr = np.ascontiguousarray(tensors[name])
+        arr = np.require(np.asarray(tensors[name]), requirements="C")  # keeps 0-d arrays 0-d
         if arr.dtype not in _ST_NAMES:
             raise UnsupportedOpError(f"initializer {name!r} has dtype {arr.dtype}, which the weights file cannot hold")
         data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
@@ -458,3 +458,38 @@ def node_program(graph: Graph) -> NodeProgram:
     ns["W"] = {k: torch.from_numpy(np.array(v)) for k, v in w.weights_used.items()}
     steps = [(n.name, compile(lines[n.name], f"<node {n.name}>", "exec"), dead.get(n.name, [])) for n in order]
     return NodeProgram(ns, steps, [w.namer(t) for t in graph.inputs])
+
+
+def resolve_shapes(graph: Graph, feeds: list[np.ndarray] | None = None) -> int:
+    """Fill in shapes that shape inference left symbolic by running the code once on example feeds.
+
+    Only for graphs whose inputs have static shapes; returns how many tensors were resolved.
+    """
+    import dataclasses
+
+    import onnx
+    import torch
+
+    from core.verify import random_feeds
+
+    unknown = [t for n in graph.nodes for t in n.present_outputs if not graph.info(t).is_static]
+    if not unknown:
+        return 0
+    prog = node_program(graph)
+    feeds = feeds if feeds is not None else random_feeds(graph)
+    ns = dict(prog.namespace)
+    ns.update({v: to_torch(x) for v, x in zip(prog.inputs, feeds)})
+    with torch.no_grad():
+        for _, code, _ in prog.steps:
+            exec(code, ns)
+    namer = ModuleWriter(graph).namer  # the same names node_program used
+    for t in [v for n in graph.nodes for v in n.present_outputs]:
+        namer(t)
+    resolved = 0
+    for t in unknown:
+        value = ns.get(namer(t))
+        if isinstance(value, torch.Tensor):
+            elem = graph.info(t).elem_type or onnx.helper.np_dtype_to_tensor_dtype(to_numpy(value[:0] if value.dim() else value).dtype)
+            graph.tensors[t] = dataclasses.replace(graph.info(t), elem_type=elem, shape=tuple(value.shape))
+            resolved += 1
+    return resolved

@@ -49,6 +49,8 @@ def run_cli(
     no_cloning: Annotated[bool, typer.Option("--no-cloning", help="skip cloning of cheap shared nodes")] = False,
     no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
     cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured on this machine or analytic")] = CostChoice.auto,
+    run: Annotated[bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")] = False,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run")] = 20,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
     from core.errors import RamielError
@@ -71,6 +73,8 @@ def run_cli(
             from ramiel_tui import report as rep
 
             data = rep.build_report(compiled)
+            if run:
+                data["run"] = measured_run(compiled, workers, repeat)
             if fmt is Format.json:
                 typer.echo(rep.render_json(data))
             elif fmt is Format.markdown:
@@ -85,6 +89,15 @@ def run_cli(
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         fail("interrupted", 130)
+
+
+def measured_run(compiled, workers: int, repeat: int) -> dict:
+    """Execute the plan: the same generated code serially and on the worker pool, and ONNX Runtime."""
+    from runtime.measure import measure, measurement_dict
+    from runtime.session import ParallelSession
+
+    with ParallelSession(compiled.source, workers=workers, compiled=compiled) as sess:
+        return measurement_dict(measure(sess, repeats=repeat), sess)
 
 
 def main() -> None:

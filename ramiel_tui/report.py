@@ -230,6 +230,31 @@ def cluster_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
 CLUSTER_HEADER = ("cluster", "worker", "nodes", "work", "span", "on CP", "first … last node")
 
 
+def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    r = report.get("run")
+    if not r:
+        return []
+
+    def fmt(s: dict) -> str:
+        return f"{s['median']:.2f} ms (min {s['min']:.2f}, max {s['max']:.2f}, {s['runs']} runs)" if s else "-"
+
+    rows = [
+        ("mode", f"{r['mode']} ({r['workers']} worker(s) x {r['threads_per_worker']} thread(s))"),
+        ("serial (same code, 1 thread)", fmt(r["serial_ms"])),
+        ("parallel" if r["mode"] == "parallel" else "sequential fallback", fmt(r["parallel_ms"])),
+    ]
+    rows += [(f"onnxruntime {k}", fmt(v)) for k, v in r["onnxruntime_ms"].items()]
+    rows.append(("speedup vs own serial", f"{r['speedup_vs_serial']:.2f}x (predicted makespan {r['predicted_makespan_ms']:.2f} ms)"))
+    if r.get("ratio_to_best_onnxruntime") is not None:
+        rows.append(("time / best onnxruntime", f"{r['ratio_to_best_onnxruntime']:.2f}"))
+    rows += [(f"max abs diff {k} vs onnxruntime", f"{v:.3g}") for k, v in r["max_abs_diff_vs_onnxruntime"].items()]
+    for w in r["per_worker_last_run"]:
+        rows.append((f"worker {w['worker']} ({w['function']})",
+                     f"{w['start_ms']:.2f}–{w['end_ms']:.2f} ms, busy {w['busy_ms']:.2f}, waiting {w['wait_ms']:.2f} "
+                     f"({w['waits']} waits), predicted work {w['predicted_work_ms']:.2f}"))  # fmt: skip
+    return rows
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     m = report["model"]
     lines = [f"# Ramiel report: {m['path'] or m['graph_name']}", "", "| | |", "|---|---|"]
@@ -238,6 +263,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"| {a} | {b} | {c} |" for a, b, c in pass_rows(report)]
     lines += ["", "## Clusters", "", "| " + " | ".join(CLUSTER_HEADER) + " |", "|" + "---|" * len(CLUSTER_HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in cluster_rows(report)]
+    if report.get("run"):
+        lines += ["", "## Measured run", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in run_rows(report)]
     lines += ["", "## Operators", "", "| op | count |", "|---|---|"]
     lines += [f"| {op} | {n} |" for op, n in m["op_histogram"].items()]
     return "\n".join(lines) + "\n"
@@ -266,6 +294,13 @@ def render_text(report: dict[str, Any], console) -> None:
     for row in cluster_rows(report):
         clusters.add_row(*row)
     console.print(clusters)
+    if report.get("run"):
+        run = Table(title="Measured run", show_header=False)
+        run.add_column("what", style="bold")
+        run.add_column("value")
+        for k, v in run_rows(report):
+            run.add_row(k, v)
+        console.print(run)
     hist = Table(title="Operators (as loaded)")
     hist.add_column("op")
     hist.add_column("count", justify="right")

@@ -152,12 +152,12 @@ class WorkerPool:
                 s.release()
             self._wait_done(timeout_s=None, phase="a run")
         except BaseException:  # a dead worker, Ctrl-C: stop everything, leave nothing behind
-            self.close()
+            self.close(graceful=False)
             raise
         errors = [e for e in (arena.error(w) for w in range(self.workers)) if e]
         if errors:
             self.broken = errors[0]
-            self.close()  # leftover wake-ups make the pool unusable; the session starts a new one
+            self.close(graceful=False)  # leftover wake-ups make the pool unusable; the session starts a new one
             raise WorkerRunError(errors[0])
         result = {name: arena.array(name).copy() for name in outputs}
         return result, self._timings(t0)
@@ -171,7 +171,8 @@ class WorkerPool:
             out.append(WorkerTiming(w, self.functions[w], (row[0] - t0) / 1e6, (row[1] - t0) / 1e6, waits))
         return out
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
+        """Stop the workers (asked to exit; terminated after 2 s, or at once when not ``graceful``)."""
         if self.closed:
             return
         self.closed = True
@@ -180,7 +181,7 @@ class WorkerPool:
             self.arena.header[Header.ABORT] = 1
         for s in getattr(self, "start_sems", []):
             s.release()
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + (2.0 if graceful else 0.0)
         for p in self.procs:
             if p.pid is None:
                 continue

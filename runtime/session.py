@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from core.codegen import resolve_shapes
 from core.errors import InputFeedError
 from core.parallel_codegen import ParallelModule, execution_order, generate_parallel
 from core.pipeline import Compiled, compile_model
@@ -114,6 +115,8 @@ class ParallelSession:
         self.parallel = (self.plan.decision.parallel or force_parallel) and workers > 1 and len(self.plan.clusters) > 1
         self.decision = self.plan.decision
         g = self.plan.graph
+        if all(g.info(t).is_static for t in g.inputs):
+            resolve_shapes(g)  # symbolic shapes inside the graph (e.g. run-time pads) made concrete
         self._inputs = [(t, g.info(t)) for t in g.inputs]
         self._outputs = [(t, g.info(t)) for t in g.outputs]
         for name, info in self._inputs + self._outputs:

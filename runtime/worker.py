@@ -96,6 +96,28 @@ class Exchange:
         self._put(name, value)
 
 
+def _injected_fault(worker: int, run: int) -> None:
+    """Test hook: ``RAMIEL_TEST_FAULT=KIND:W:R[:ONCE_FILE]`` acts in worker W during run R (KIND: raise, sleep).
+
+    With ONCE_FILE, the fault fires only while that file does not exist, and creates it.
+    """
+    fault = os.environ.get("RAMIEL_TEST_FAULT")
+    if not fault:
+        return
+    kind, w, r, *once = fault.split(":", 3)
+    if int(w) != worker or int(r) != run:
+        return
+    if once:
+        try:
+            os.close(os.open(once[0], os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+    if kind == "raise":
+        raise RuntimeError("injected fault")
+    if kind == "sleep":
+        time.sleep(60)
+
+
 def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -131,6 +153,7 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
             x.waits = 0
             timing[0] = time.perf_counter_ns()
             try:
+                _injected_fault(spec.index, int(arena.header[Header.RUN]))
                 with torch.no_grad():
                     fn(weights, x)
             except Abort:

@@ -1,0 +1,179 @@
+"""ParallelSession: outputs against ONNX Runtime, pass combinations, bad feeds, and faults
+(an exception in a worker, a worker killed with SIGKILL) that must end in a clear error, never
+a hang, with no process and nothing in /dev/shm left behind."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InputFeedError
+from core.verify import allclose, max_abs_diff, ort_session
+from runtime import ParallelSession, WorkerDiedError, WorkerRunError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((ROOT / "sample_models").glob("*.onnx"))
+
+
+def shm_entries() -> set[str]:
+    return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "zombie" in status.read_text())
+
+
+def feeds_for(sess: ParallelSession, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for arg in sess.get_inputs():
+        if arg.type == "tensor(float)":
+            out[arg.name] = rng.random(arg.shape, dtype=np.float32)
+        else:
+            out[arg.name] = rng.integers(0, 2, size=arg.shape).astype(np.int64)
+    return out
+
+
+def check(sess: ParallelSession, path: Path) -> None:
+    feeds = feeds_for(sess)
+    ref = ort_session(str(path)).run(None, feeds)
+    for _ in range(2):  # twice: the pool is reused
+        outs = sess.run(None, feeds)
+        for a, b in zip(outs, ref):
+            assert allclose(a, b), f"max abs diff {max_abs_diff(a, b):.3g}"
+
+
+@pytest.fixture
+def no_leaks():
+    before = shm_entries()
+    yield
+    import gc
+
+    gc.collect()  # semaphores are unlinked when their last reference goes
+    assert shm_entries() <= before, f"left in /dev/shm: {shm_entries() - before}"
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_two_workers_match_onnxruntime(path, no_leaks):
+    with ParallelSession(path, workers=2, cost="analytic", force_parallel=True) as sess:
+        chain = len(sess.plan.clusters) == 1  # one cluster: nothing to run in parallel
+        assert sess.parallel != chain and len(sess.worker_pids) == (0 if chain else 2)
+        check(sess, path)
+        pids = sess.worker_pids
+    assert not any(alive(p) for p in pids)
+
+
+@pytest.mark.parametrize("toggles", list(itertools.product([True, False], repeat=3)), ids=lambda t: "cp%d-clone%d-merge%d" % t)
+def test_every_pass_combination_matches_onnxruntime(toggles, no_leaks):
+    cp_dce, cloning, merging = toggles
+    path = ROOT / "sample_models" / "nasnet_cell_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", cp_dce=cp_dce, cloning=cloning, merging=merging,
+                         force_parallel=True) as sess:  # fmt: skip
+        check(sess, path)
+
+
+def test_sequential_fallback_runs_in_process(no_leaks):
+    path = ROOT / "sample_models" / "chain_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic") as sess:
+        assert not sess.parallel and sess.worker_pids == []
+        assert "threshold" in sess.decision.reason or "chain" in sess.decision.reason
+        check(sess, path)
+
+
+@pytest.fixture(scope="module")
+def session():
+    with ParallelSession(ROOT / "sample_models" / "detector_mini.onnx", workers=2, cost="analytic", force_parallel=True) as s:
+        yield s
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda f: {**f, "nope": f["images"]}, "unknown input 'nope'"),
+        (lambda f: {}, "missing input 'images'"),
+        (lambda f: {"images": f["images"].astype(np.float64)}, "dtype float64, expected float32"),
+        (lambda f: {"images": f["images"][:, :2]}, "has shape [1, 2, 64, 64], expected [1, 3, 64, 64]"),
+        (lambda f: {"images": f["images"].tolist()}, "must be a numpy array"),
+    ],
+    ids=["extra", "missing", "dtype", "shape", "list"],
+)
+def test_bad_feeds_are_clear_errors(session, mutate, needle):
+    with pytest.raises(InputFeedError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        session.run(None, mutate(feeds_for(session)))
+    with pytest.raises(InputFeedError, match="unknown output"):
+        session.run(["nope"], feeds_for(session))
+
+
+def test_non_contiguous_feed_is_accepted(session):
+    f = feeds_for(session)
+    wide = np.zeros((1, 3, 64, 128), np.float32)
+    wide[..., ::2] = f["images"]
+    out = session.run(None, {"images": wide[..., ::2]})
+    ref = session.run(None, f)
+    assert allclose(out[0], ref[0], 0, 0)
+
+
+def test_exception_in_a_worker_is_an_error_and_the_pool_restarts(monkeypatch, tmp_path, no_leaks):
+    monkeypatch.setenv("RAMIEL_TEST_FAULT", f"raise:1:1:{tmp_path / 'fired'}")
+    path = ROOT / "sample_models" / "detector_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", force_parallel=True) as sess:
+        pids = sess.worker_pids
+        with pytest.raises(WorkerRunError, match="injected fault"):
+            sess.run(None, feeds_for(sess))
+        assert not any(alive(p) for p in pids)
+        check(sess, path)  # a fresh pool; the fault was for run 1 only
+
+
+def test_worker_killed_mid_run_is_an_error_within_a_second(monkeypatch, no_leaks):
+    monkeypatch.setenv("RAMIEL_TEST_FAULT", "sleep:0:1")
+    path = ROOT / "sample_models" / "detector_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", force_parallel=True) as sess:
+        pids = sess.worker_pids
+        killed_at = []
+
+        def kill_soon():
+            time.sleep(0.5)
+            killed_at.append(time.monotonic())
+            os.kill(pids[0], signal.SIGKILL)
+
+        threading.Thread(target=kill_soon, daemon=True).start()
+        with pytest.raises(WorkerDiedError, match="worker 0 .* died during a run"):
+            sess.run(None, feeds_for(sess))
+        assert time.monotonic() - killed_at[0] < 1.0
+        assert not any(alive(p) for p in pids)
+
+
+def test_interrupted_caller_leaves_nothing_behind(tmp_path):
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import os, signal, threading, numpy as np\n"
+        "from runtime import ParallelSession\n"
+        f"s = ParallelSession({str(ROOT / 'sample_models' / 'detector_mini.onnx')!r}, workers=2, cost='analytic', force_parallel=True)\n"
+        "print(' '.join(map(str, s.worker_pids)), flush=True)\n"
+        "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        "    s.run(None, {'images': np.zeros((1, 3, 64, 64), np.float32)})\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    before = shm_entries()
+    env = {**os.environ, "RAMIEL_TEST_FAULT": "sleep:1:1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    lines = proc.stdout.split("\n")
+    assert "interrupted" in proc.stdout, proc.stderr
+    assert not any(alive(int(p)) for p in lines[0].split())
+    assert shm_entries() <= before
