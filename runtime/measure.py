@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from core.verify import max_abs_diff, ort_session, random_feeds
 from runtime.pool import WorkerTiming
 from runtime.session import ParallelSession, cpu_budget
@@ -89,7 +87,7 @@ def measure(
 def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
     plan = sess.plan
     predicted = {}
-    for w, fname in sess.module.functions.items():
+    for w in sess.module.functions:
         nodes = [n for i, c in enumerate(plan.clusters) if plan.cluster_worker[i] == w for n in c]
         predicted[w] = sum(plan.cost.node_us[n] for n in nodes) / 1e3
     best_ort = min((s.median for s in m.ort.values()), default=float("nan"))

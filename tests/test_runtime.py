@@ -77,7 +77,7 @@ def test_two_workers_match_onnxruntime(path, no_leaks):
     assert not any(alive(p) for p in pids)
 
 
-@pytest.mark.parametrize("toggles", list(itertools.product([True, False], repeat=3)), ids=lambda t: "cp%d-clone%d-merge%d" % t)
+@pytest.mark.parametrize("toggles", list(itertools.product([True, False], repeat=3)), ids=lambda t: "cp{:d}-clone{:d}-merge{:d}".format(*t))
 def test_every_pass_combination_matches_onnxruntime(toggles, no_leaks):
     cp_dce, cloning, merging = toggles
     path = ROOT / "sample_models" / "nasnet_cell_mini.onnx"
