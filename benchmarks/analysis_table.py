@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("models", nargs="*", help="model files (default: the zoo)")
     ap.add_argument("--zoo", default=str(ROOT / ".zoo"))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--cost", default="measured", choices=["measured", "analytic"])
+    ap.add_argument("--cost", default="measured", choices=["measured", "ort", "analytic"])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     paths = [Path(p) for p in args.models] or [Path(args.zoo) / f"{m}.onnx" for m in ZOO]
@@ -45,7 +45,7 @@ def main() -> int:
             continue
         model = load_model(path)
         prepared, _, _ = prepare_model(model, True, str(path))
-        cost = costs_for(Graph.from_model(prepared), opts)  # measured once and cached
+        cost = costs_for(Graph.from_model(prepared), opts, model=prepared)  # measured once and cached
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()

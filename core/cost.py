@@ -23,10 +23,14 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.graph import Graph, Node
+
+if TYPE_CHECKING:
+    import onnx
 from core.schedule import DagCosts
 
 # What MEASUREMENTS.md found on the 2-core reference machine: used only until measured here.
@@ -289,3 +293,55 @@ def measured_costs(graph: Graph, machine: MachineProfile, repeats: int = 5, thre
             path.write_text(json.dumps(node_us))
     src = f"measured (generated torch code, {threads} thread{'s' if threads > 1 else ''}, median of {repeats} runs{', cached' if cached else ''})"
     return CostModel(node_us, all_stats(graph), machine, src)
+
+
+def ort_profiled_costs(
+    graph: Graph, model: onnx.ModelProto, machine: MachineProfile, repeats: int = 10, threads: int = 1
+) -> CostModel:
+    """Per-node kernel times from ONNX Runtime's profiler (graph optimisations off, so nodes map 1:1).
+
+    Nodes the profile does not name fall back to the analytic estimate.
+    """
+    import glob
+    import tempfile
+
+    import onnxruntime as ort
+
+    from core.verify import random_feeds
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
+    so.enable_profiling = True
+    samples: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="ramiel-prof-") as tmp:
+        so.profile_file_prefix = os.path.join(tmp, "prof")
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        feeds = dict(zip(graph.inputs, random_feeds(graph)))
+        sess.run(None, feeds)  # warm-up (profiled too, dropped below)
+        for _ in range(repeats):
+            sess.run(None, feeds)
+        sess.end_profiling()
+        events = []
+        for f in glob.glob(os.path.join(tmp, "prof*.json")):
+            with open(f) as fh:
+                events += json.load(fh)
+    for ev in events:
+        name = ev.get("name", "")
+        if ev.get("cat") == "Node" and name.endswith("_kernel_time"):
+            samples.setdefault(name[: -len("_kernel_time")], []).append(float(ev.get("dur", 0.0)))
+    fallback = analytic_costs(graph, machine).node_us
+    node_us = {}
+    missing = 0
+    for n in graph.nodes:
+        s = samples.get(n.name)
+        if s and len(s) > 1:
+            node_us[n.name] = statistics.median(s[1:])
+        else:
+            node_us[n.name] = fallback[n.name]
+            missing += 1
+    note = f", {missing} nodes analytic" if missing else ""
+    return CostModel(node_us, all_stats(graph), machine,
+                     f"measured (onnxruntime profiler, {threads} thread{'s' if threads > 1 else ''}, median of {repeats} runs{note})")  # fmt: skip

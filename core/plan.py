@@ -12,7 +12,7 @@ from typing import Literal
 
 import onnx
 
-from core.cost import CostModel, MachineProfile, analytic_costs, measured_costs
+from core.cost import CostModel, MachineProfile, analytic_costs, measured_costs, ort_profiled_costs
 from core.graph import Graph
 from core.onnx_io import load_model
 from core.passes.clone import Clone, clone_cheap_nodes
@@ -22,7 +22,7 @@ from core.passes.dce import eliminate_dead_code
 from core.passes.merge import merge_clusters, order_by_schedule, simulate_clusters
 from core.schedule import CriticalPath, DagCosts, Schedule, critical_path, simulate, worker_map
 
-CostSource = Literal["auto", "measured", "analytic"]
+CostSource = Literal["auto", "measured", "ort", "analytic"]
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,15 @@ def prepare_model(
     return load_model(pruned if dead else raw, check=False), report, dead
 
 
-def costs_for(graph: Graph, options: PlanOptions, machine: MachineProfile | None = None) -> CostModel:
+def costs_for(
+    graph: Graph, options: PlanOptions, machine: MachineProfile | None = None, model: onnx.ModelProto | None = None
+) -> CostModel:
+    """Node costs from the source the options name (``auto``: timing the generated torch code)."""
     machine = machine or MachineProfile.load()
     if options.cost == "analytic":
         return analytic_costs(graph, machine)
+    if options.cost == "ort" and model is not None:
+        return ort_profiled_costs(graph, model, machine)
     return measured_costs(graph, machine)
 
 
@@ -195,7 +200,7 @@ def analyze(
     t1 = time.perf_counter()
     graph = Graph.from_model(prepared)
     t2 = time.perf_counter()
-    cost = cost or costs_for(graph, options)
+    cost = cost or costs_for(graph, options, model=prepared)
     t3 = time.perf_counter()
     timings.update({"cp_dce": t1 - t0, "graph": t2 - t1, "cost": t3 - t2})
     plan = analyze_graph(graph, cost, options, timings)

@@ -26,6 +26,7 @@ class Format(StrEnum):
 class CostChoice(StrEnum):
     auto = "auto"
     measured = "measured"
+    ort = "ort"
     analytic = "analytic"
 
 
@@ -48,7 +49,7 @@ def run_cli(
     no_cp_dce: Annotated[bool, typer.Option("--no-cp-dce", help="skip constant propagation and dead-code elimination")] = False,
     no_cloning: Annotated[bool, typer.Option("--no-cloning", help="skip cloning of cheap shared nodes")] = False,
     no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
-    cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured on this machine or analytic")] = CostChoice.auto,
+    cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured (time the generated code), ort (ONNX Runtime profiler) or analytic")] = CostChoice.auto,
     run: Annotated[bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")] = False,
     repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run")] = 20,
 ) -> None:

@@ -94,7 +94,7 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
     return {
         "mode": m.mode,
         "workers": sess.workers if sess.parallel else 1,
-        "threads_per_worker": sess.threads_per_worker if sess.parallel else cpu_budget(),
+        "threads_per_worker": sess.threads_per_worker,
         "repeats": len(m.serial.samples_ms),
         "serial_ms": m.serial.summary(),
         "parallel_ms": m.parallel.summary(),

@@ -5,12 +5,14 @@
         outputs = sess.run(None, {"input": x})
 
 When the analysis predicts that parallel execution cannot pay (see ``decision``),
-the session runs the same generated code in this process with all the thread
-budget (intra-op parallelism) instead of starting workers.
+the session runs the same generated code on one worker process with the whole
+thread budget (intra-op parallelism) instead. Either way the caller's own torch
+settings are left alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -122,17 +124,19 @@ class ParallelSession:
         for name, info in self._inputs + self._outputs:
             if not info.is_static:
                 raise InputFeedError(f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes")
+        if not self.parallel:  # one worker runs every cluster, with the whole thread budget
+            self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
         self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source)
         self._tmp = tempfile.mkdtemp(prefix="ramiel-")
         self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
         self._serial_mod = None
         self._serial_weights = None
         cores = cpu_budget()
-        self.threads_per_worker = threads_per_worker or max(1, cores // max(1, workers))
+        pool_size = workers if self.parallel else 1
+        self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
         self.last_run_timings: RunTimings | None = None
         try:
-            if self.parallel:
-                self._start_pool()
+            self._start_pool()
         except BaseException:
             self.close()
             raise
@@ -147,10 +151,6 @@ class ParallelSession:
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
         arrays = self._check_feeds(feeds)
         names = self._check_outputs(output_names)
-        if not self.parallel:
-            outs = self.run_serial(arrays, threads=cpu_budget())
-            by_name = dict(zip([n for n, _ in self._outputs], outs))
-            return [by_name[n] for n in names]
         if self._pool is None or self._pool.closed:
             self._start_pool()  # a previous run failed: start afresh
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]

@@ -71,7 +71,7 @@ def no_leaks():
 def test_two_workers_match_onnxruntime(path, no_leaks):
     with ParallelSession(path, workers=2, cost="analytic", force_parallel=True) as sess:
         chain = len(sess.plan.clusters) == 1  # one cluster: nothing to run in parallel
-        assert sess.parallel != chain and len(sess.worker_pids) == (0 if chain else 2)
+        assert sess.parallel != chain and len(sess.worker_pids) == (1 if chain else 2)
         check(sess, path)
         pids = sess.worker_pids
     assert not any(alive(p) for p in pids)
@@ -86,10 +86,11 @@ def test_every_pass_combination_matches_onnxruntime(toggles, no_leaks):
         check(sess, path)
 
 
-def test_sequential_fallback_runs_in_process(no_leaks):
+def test_sequential_fallback_runs_on_one_worker_with_every_thread(no_leaks):
     path = ROOT / "sample_models" / "chain_mini.onnx"
     with ParallelSession(path, workers=2, cost="analytic") as sess:
-        assert not sess.parallel and sess.worker_pids == []
+        assert not sess.parallel and len(sess.worker_pids) == 1
+        assert sess.threads_per_worker == os.cpu_count()
         assert "threshold" in sess.decision.reason or "chain" in sess.decision.reason
         check(sess, path)
 

@@ -1,0 +1,129 @@
+"""Side-by-side latency of this project's plans against ONNX Runtime, one process, interleaved.
+
+    python benchmarks/parallel_vs_ort.py [--workers 2] [--repeat 10] [--zoo .zoo] [MODEL ...]
+
+Per model, every round runs each variant once, in this order: ORT sequential intra=1,
+ORT sequential intra=P (ORT's best CPU configuration), ORT_PARALLEL (inter=P, intra=1),
+this project's serial run (the generated torch code, one thread, in process), and this
+project's plan (ParallelSession: the worker pool, or the in-process fallback when the
+analysis says parallelism cannot pay). Prints median [min–max] ms and the ratios that
+matter: own parallel / own serial (speedup), measured / simulated makespan, and own / ORT best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.verify import max_abs_diff  # noqa: E402
+from runtime.session import ParallelSession, cpu_budget  # noqa: E402
+
+ZOO = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "densenet121", "mobilenet_v2", "nasnetalarge"]
+
+
+def ort(path: str, intra: int, parallel: bool = False):
+    import onnxruntime as rt
+
+    so = rt.SessionOptions()
+    so.intra_op_num_threads = intra
+    so.inter_op_num_threads = cpu_budget() if parallel else 1
+    so.execution_mode = rt.ExecutionMode.ORT_PARALLEL if parallel else rt.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return rt.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def stats(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.1f} [{min(xs):.1f}–{max(xs):.1f}]"
+
+
+def bench(path: Path, workers: int, repeat: int) -> dict:
+    p = cpu_budget()
+    sess = ParallelSession(path, workers=workers)
+    try:
+        feeds = {a.name: np.random.default_rng(0).random(a.shape, dtype=np.float32) for a in sess.get_inputs()}
+        o1, op, opar = ort(str(path), 1), ort(str(path), p), ort(str(path), 1, True)
+        variants = {
+            "ort_intra1": (lambda: o1.run(None, feeds)),
+            f"ort_intra{p}": (lambda: op.run(None, feeds)),
+            "ort_parallel": (lambda: opar.run(None, feeds)),
+            "own_serial": (lambda: sess.run_serial(feeds, threads=1)),
+            "own_plan": (lambda: sess.run(None, feeds)),
+        }
+        ref = variants["ort_intra1"]()
+        out = variants["own_plan"]()
+        diff = max(max_abs_diff(a, b) for a, b in zip(out, ref))
+        for fn in variants.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in variants}
+        ratios: list[float] = []
+        for _ in range(repeat):
+            for k, fn in variants.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t0) * 1e3)
+            ratios.append(times["own_serial"][-1] / times["own_plan"][-1])
+        best_ort = min(statistics.median(times["ort_intra1"]), statistics.median(times[f"ort_intra{p}"]))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        return {
+            "model": path.stem,
+            "mode": "parallel" if sess.parallel else "sequential",
+            "clusters": len(sess.plan.clusters),
+            "predicted_ms": sess.plan.makespan_us / 1e3,
+            "predicted_speedup": sess.plan.predicted_speedup,
+            "times": times,
+            "median": med,
+            "speedup": statistics.median(ratios),
+            "speedup_spread": (min(ratios), max(ratios)),
+            "vs_predicted": med["own_plan"] / (sess.plan.makespan_us / 1e3) if sess.parallel else None,
+            "vs_ort_best": med["own_plan"] / best_ort,
+            "max_abs_diff": diff,
+        }
+    finally:
+        sess.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--zoo", default=str(ROOT / ".zoo"))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    paths = [Path(m) for m in args.models] or [Path(args.zoo) / f"{m}.onnx" for m in ZOO]
+    p = cpu_budget()
+    cols = ["model", "mode", "ORT intra=1", f"ORT intra={p}", "ORT_PARALLEL", "own serial", "own plan",
+            "speedup vs serial", "measured/predicted", "own/ORT best", "max abs diff"]  # fmt: skip
+    print(f"workers={args.workers}, cores={p}, {args.repeat} interleaved rounds; ms as median [min–max]")
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    results = []
+    for path in paths:
+        if not path.is_file():
+            print(f"| {path.stem} | missing |")
+            continue
+        r = bench(path, args.workers, args.repeat)
+        results.append(r)
+        t = r["times"]
+        lo, hi = r["speedup_spread"]
+        vp = f"{r['vs_predicted']:.2f}" if r["vs_predicted"] else "-"
+        print(f"| {r['model']} | {r['mode']} ({r['clusters']}) | {stats(t['ort_intra1'])} | {stats(t[f'ort_intra{p}'])} | "
+              f"{stats(t['ort_parallel'])} | {stats(t['own_serial'])} | {stats(t['own_plan'])} | "
+              f"{r['speedup']:.2f}x [{lo:.2f}–{hi:.2f}] (pred. {r['predicted_speedup']:.2f}x) | {vp} | "
+              f"{r['vs_ort_best']:.2f} | {r['max_abs_diff']:.2g} |", flush=True)  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
