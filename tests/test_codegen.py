@@ -157,3 +157,20 @@ def test_emit_twice_into_same_folder_is_stable(tmp_path, opset):
     model = make_model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", shape=[2])], [vi("y", shape=[2])], opset=opset)
     g = Graph.from_model(load_model(model))
     assert generate_serial(g).source == generate_serial(g).source
+
+
+@pytest.mark.parametrize("name", ["nasnet_cell_mini", "transformer_mini"])
+def test_emitted_sample_module_runs_alone(tmp_path, name):
+    """0-d constants, int64 inputs and helpers survive the trip through the files."""
+    src = ROOT / "sample_models" / f"{name}.onnx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ramiel_tui.cli", str(src), "--emit", str(tmp_path), "--no-cp-dce"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([sys.executable, str(tmp_path / f"{name}.py"), "--check"], capture_output=True, text=True,
+                         cwd=tmp_path, env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    diffs = [float(line.split("max_abs_diff_vs_onnxruntime=")[1]) for line in run.stdout.splitlines() if "max_abs" in line]
+    assert diffs and max(diffs) < 1e-4, run.stdout
