@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.graph import Graph  # noqa: E402
 from core.onnx_io import load_model  # noqa: E402
-from core.plan import PlanOptions, analyze, costs_for, prepare_model  # noqa: E402
+from core.pipeline import plan_model  # noqa: E402
+from core.plan import PlanOptions, costs_for, prepare_model  # noqa: E402
 
 ZOO = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "densenet121", "mobilenet_v2", "nasnetalarge"]
 
@@ -49,7 +50,7 @@ def main() -> int:
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            plan = analyze(load_model(path), opts, cost, source=str(path))
+            _, _, plan = plan_model(path, opts, cost)
             times.append(time.perf_counter() - t0)
         cp = plan.cp
         row = (path.stem, str(len(Graph.from_model(model).nodes)), str(len(plan.graph.nodes)), f"{cp.work / 1e3:.1f}",

@@ -44,20 +44,29 @@ def module_name_for(source: str) -> str:
     return name if not name[0].isdigit() else "m_" + name
 
 
+def plan_model(
+    source: str | os.PathLike | onnx.ModelProto, options: PlanOptions, cost: CostModel | None = None
+) -> tuple[onnx.ModelProto, Graph, Plan]:
+    """Load and check, run the passes and the analysis (no code generation)."""
+    # With CP/DCE on, shapes are inferred on the folded model; the input graph needs none.
+    model = load_model(source, infer_shapes=not options.cp_dce)
+    input_graph = Graph.from_model(model)
+    check_supported(input_graph)
+    path = None if isinstance(source, onnx.ModelProto) else os.fspath(source)
+    plan = analyze(model, options, cost, source=path)
+    return model, input_graph, plan
+
+
 def compile_model(
     source: str | os.PathLike | onnx.ModelProto, options: PlanOptions | None = None, cost: CostModel | None = None
 ) -> Compiled:
     """Load and check, run the passes and the analysis, emit the serial module."""
     options = options or PlanOptions()
     t0 = time.perf_counter()
-    model = load_model(source)
-    input_graph = Graph.from_model(model)
-    check_supported(input_graph)
-    t1 = time.perf_counter()
-    plan = analyze(model, options, cost, source=None if isinstance(source, onnx.ModelProto) else os.fspath(source))
+    model, input_graph, plan = plan_model(source, options, cost)
     t2 = time.perf_counter()
     src = "" if isinstance(source, onnx.ModelProto) else os.fspath(source)
     serial = generate_serial(plan.base_graph, source_model=os.path.abspath(src) if src else "")
     t3 = time.perf_counter()
-    timings = {"load": t1 - t0, "analysis": t2 - t1, "codegen": t3 - t2, **plan.timings_s}
+    timings = {"load_and_analysis": t2 - t0, "codegen": t3 - t2, **plan.timings_s}
     return Compiled(src, model, input_graph, plan, serial, timings)
