@@ -6,7 +6,10 @@
    makespan is merged, best first, until at most ``workers`` clusters remain or
    none is free.
 3. Fitting: while more clusters than workers remain, merge the pair that
-   lengthens the simulated makespan least.
+   lengthens the simulated makespan least. A second candidate places the linear
+   clusters whole onto the workers by list scheduling (in order of their start on
+   unbounded workers, each onto the worker that keeps the simulated makespan
+   shortest); the shorter of the two plans wins.
 
 Inside a merged cluster, nodes run in order of their simulated start time (a
 topological order), which is also the order the generated code runs them in.
@@ -103,6 +106,30 @@ def _best_merge(
     return best[0], best[2], dag
 
 
+def list_schedule_clusters(
+    dag: DagCosts, clusters: Clusters, edge_us: Callable[[int], float], workers: int
+) -> Clusters:
+    """Whole clusters onto ``workers`` lanes, each where the partial simulated makespan grows least."""
+    sched = simulate_clusters(dag, clusters, edge_us)
+    index = {n: i for i, n in enumerate(dag.order)}
+    first = [min(sched.start[n] for n in c) for c in clusters]
+    order = sorted(range(len(clusters)), key=lambda i: (first[i], -sum(dag.cost[n] for n in clusters[i])))
+    lanes: list[list[str]] = [[] for _ in range(workers)]
+    placed: set[str] = set()
+    for i in order:
+        placed.update(clusters[i])
+        sub = DagCosts([n for n in dag.order if n in placed], dag.cost,
+                       {n: [(p, b) for p, b in dag.preds.get(n, ()) if p in placed] for n in placed})  # fmt: skip
+        best = None
+        for w in range(workers):
+            trial = [lane + clusters[i] if k == w else lane for k, lane in enumerate(lanes)]
+            span = simulate(sub, worker_map(trial), edge_us).makespan
+            if best is None or span < best[0] - 1e-9:
+                best = (span, w)
+        lanes[best[1]] = lanes[best[1]] + clusters[i]
+    return [sorted(c, key=index.__getitem__) for c in lanes if c]
+
+
 def merge_clusters(
     dag: DagCosts, clusters: Clusters, edge_us: Callable[[int], float], workers: int, candidates: int = 6
 ) -> tuple[Clusters, Clusters, DagCosts]:
@@ -121,6 +148,10 @@ def merge_clusters(
             lanes, dag, current = merged, new_dag, span
         else:
             break
+    if len(clusters) > workers:
+        listed = list_schedule_clusters(dag, clusters, edge_us, workers)
+        if simulate_clusters(dag, listed, edge_us).makespan < simulate_clusters(dag, lanes, edge_us).makespan - 1e-6:
+            lanes = listed
     final = simulate_clusters(dag, lanes, edge_us)
     dag = _with_order(dag, order_by_schedule(dag, final))
     index = {n: i for i, n in enumerate(dag.order)}
