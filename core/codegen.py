@@ -101,12 +101,10 @@ class GeneratedModule:
 
     def load(self) -> types.ModuleType:
         """Execute the source as a module in memory, with the weights already in it."""
-        import torch
-
         mod = types.ModuleType("ramiel_generated")
         mod.__file__ = "<ramiel-generated>"
         exec(compile(self.source, "<ramiel-generated>", "exec"), mod.__dict__)
-        mod.W = {k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()}
+        mod.W = {k: mod.as_tensor(k, np.array(v)) for k, v in self.weights.items()}
         return mod
 
     def write(self, out_dir: str | Path, module_name: str) -> Path:
@@ -173,8 +171,14 @@ def load_weights(path=None, names=None):
         if names is None or name in names:
             start, end = meta["data_offsets"]
             array = data[start:end].view(dtypes[meta["dtype"]]).reshape(meta["shape"])
-            weights[name] = torch.from_numpy(array)
+            weights[name] = as_tensor(name, array)
     return weights
+
+
+def as_tensor(name, array):
+    """A weight as a tensor. Conv weights are stored OHWI and viewed as OIHW: channels-last memory."""
+    tensor = torch.from_numpy(array)
+    return tensor.permute(0, 3, 1, 2) if name in CHANNELS_LAST else tensor
 '''
 
 MAIN_SRC = '''
@@ -231,8 +235,10 @@ if __name__ == "__main__":
 class ModuleWriter:
     """Turns nodes into statements; shared by the serial and (later) the parallel emitters."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, layout: str = "channels_last") -> None:
         self.graph = graph
+        self.layout = layout
+        self.channels_last = channels_last_weights(graph) if layout == "channels_last" else set()
         self.helpers: dict[str, Callable] = {}
         self.namer = Namer(reserved=_helper_names())
         self.reference_nodes: dict[str, bytes] = {}
@@ -242,7 +248,11 @@ class ModuleWriter:
     def expr(self, tensor: str) -> str:
         """Python expression of a tensor: a weight lookup or a local variable."""
         if tensor in self.graph.initializers:
-            self.weights_used[tensor] = self.graph.initializers[tensor]
+            if tensor not in self.weights_used:
+                value = self.graph.initializers[tensor]
+                if tensor in self.channels_last:  # stored OHWI, viewed as OIHW in channels-last memory
+                    value = np.ascontiguousarray(value.transpose(0, 2, 3, 1))
+                self.weights_used[tensor] = value
             return f"W[{tensor!r}]"
         return self.namer(tensor)
 
@@ -327,6 +337,23 @@ class ModuleWriter:
                   "import torch.nn.functional as F", ""]  # fmt: skip
         return lines
 
+    def input_layout(self, tensor: str) -> str | None:
+        """The line that puts a 4-D float graph input into channels-last memory, if the layout wants it."""
+        info = self.graph.info(tensor)
+        if not self.channels_last or info.shape is None or len(info.shape) != 4 or info.dtype is None:
+            return None
+        if not np.issubdtype(info.dtype, np.floating):
+            return None
+        name = self.namer(tensor)
+        return f"{name} = {name}.contiguous(memory_format=torch.channels_last)  # channels-last layout for the convolutions"
+
+    def layout_constants(self) -> list[str]:
+        names = sorted(self.channels_last & set(self.weights_used))
+        if not names:
+            return ["CHANNELS_LAST = set()  # weights stored as they are in the ONNX file"]
+        return ["CHANNELS_LAST = {  # conv weights stored OHWI: channels-last memory for oneDNN's fast kernels"]\
+            + [f"    {n!r}," for n in names] + ["}"]
+
     def helper_sources(self) -> list[str]:
         out: list[str] = []
         for fn in self.helpers.values():
@@ -334,6 +361,17 @@ class ModuleWriter:
             src = "\n".join(line for line in src.splitlines() if not line.startswith("@helper"))
             out += ["", src, ""]
         return out
+
+
+def channels_last_weights(graph: Graph) -> set[str]:
+    """4-D float initializers used as Conv weights."""
+    out = set()
+    for n in graph.nodes:
+        if n.op_type == "Conv" and len(n.inputs) > 1 and n.inputs[1] in graph.initializers:
+            w = graph.initializers[n.inputs[1]]
+            if w.ndim == 4 and np.issubdtype(w.dtype, np.floating):
+                out.add(n.inputs[1])
+    return out
 
 
 def _helper_names() -> set[str]:
@@ -349,9 +387,9 @@ def _spec(graph: Graph, name: str) -> str:
     return f"    {name!r}: ({shape!r}, {dtype!r}),"
 
 
-def generate_serial(graph: Graph, *, source_model: str = "") -> GeneratedModule:
+def generate_serial(graph: Graph, *, source_model: str = "", layout: str = "channels_last") -> GeneratedModule:
     """Emit the serial module: ``run_serial(W, *inputs) -> tuple of outputs``."""
-    w = ModuleWriter(graph)
+    w = ModuleWriter(graph, layout)
     params = [w.namer(t) for t in graph.inputs]
     body, spans = w.body(graph.topo_order(), keep=set(graph.outputs))
     returns = [w.expr(t) for t in graph.outputs]
@@ -372,6 +410,7 @@ def generate_serial(graph: Graph, *, source_model: str = "") -> GeneratedModule:
         lines.append("REFERENCE_NODES = {  # serialized NodeProto of nodes run by onnx.reference")
         lines += [f"    {k!r}: {v!r}," for k, v in w.reference_nodes.items()]
         lines.append("}")
+    lines += w.layout_constants()
     lines += LOAD_WEIGHTS_SRC.splitlines()
     lines += w.helper_sources()
     lines += ["", ""]
@@ -379,6 +418,7 @@ def generate_serial(graph: Graph, *, source_model: str = "") -> GeneratedModule:
     lines.append("@torch.no_grad()")
     lines.append(f"def run_serial({sig}):")
     lines.append('    """Compute every node in ONNX order; returns the graph outputs as a tuple."""')
+    lines += ["    " + ln for ln in (w.input_layout(t) for t in graph.inputs) if ln]
     offset = len(lines) + 1
     lines += ["    " + ln for ln in body]
     lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
@@ -432,11 +472,11 @@ class NodeProgram:
     namespace: dict
     steps: list[tuple[str, object, list[str]]]  # (node, code object, tensors dead after it)
     inputs: list[str]  # variable names of the graph inputs
+    prelude: object = None  # code that puts the inputs into the layout the code expects
 
 
 def node_program(graph: Graph) -> NodeProgram:
     """Compile each node's statement on its own, sharing one namespace of imports, helpers and weights."""
-    import torch
 
     w = ModuleWriter(graph)
     order = graph.topo_order()
@@ -451,13 +491,14 @@ def node_program(graph: Graph) -> NodeProgram:
         if t not in keep and t not in graph.initializers and t not in graph.inputs:
             dead.setdefault(n, []).append(w.namer(t))
     ns: dict = {}
-    header = "\n".join(w.preamble("node program")) + "\n" + "\n".join(w.helper_sources())
-    exec(compile(header, "<ramiel-node-program>", "exec"), ns)
+    header = [*w.preamble("node program"), *w.layout_constants(), *LOAD_WEIGHTS_SRC.splitlines(), *w.helper_sources()]
+    exec(compile("\n".join(header), "<ramiel-node-program>", "exec"), ns)
     ns["OPSETS"] = dict(graph.opsets)
     ns["REFERENCE_NODES"] = dict(w.reference_nodes)
-    ns["W"] = {k: torch.from_numpy(np.array(v)) for k, v in w.weights_used.items()}
+    ns["W"] = {k: ns["as_tensor"](k, np.array(v)) for k, v in w.weights_used.items()}
     steps = [(n.name, compile(lines[n.name], f"<node {n.name}>", "exec"), dead.get(n.name, [])) for n in order]
-    return NodeProgram(ns, steps, [w.namer(t) for t in graph.inputs])
+    prelude = compile("\n".join(ln for ln in (w.input_layout(t) for t in graph.inputs) if ln) or "pass", "<layout>", "exec")
+    return NodeProgram(ns, steps, [w.namer(t) for t in graph.inputs], prelude)
 
 
 def resolve_shapes(graph: Graph, feeds: list[np.ndarray] | None = None) -> int:
@@ -480,6 +521,7 @@ def resolve_shapes(graph: Graph, feeds: list[np.ndarray] | None = None) -> int:
     ns = dict(prog.namespace)
     ns.update({v: to_torch(x) for v, x in zip(prog.inputs, feeds)})
     with torch.no_grad():
+        exec(prog.prelude, ns)
         for _, code, _ in prog.steps:
             exec(code, ns)
     namer = ModuleWriter(graph).namer  # the same names node_program used

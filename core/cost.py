@@ -250,6 +250,7 @@ def measure_node_times(graph: Graph, repeats: int = 5, threads: int = 1, feeds: 
             for rep in range(repeats + 1):
                 ns = dict(prog.namespace)
                 ns.update({v: to_torch(x) for v, x in zip(prog.inputs, feeds)})
+                exec(prog.prelude, ns)
                 for name, code, dead in prog.steps:
                     t0 = time.perf_counter()
                     exec(code, ns)

@@ -55,9 +55,9 @@ def _static(shape) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
+def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "channels_last") -> ParallelModule:
     g = plan.graph
-    w = ModuleWriter(g)
+    w = ModuleWriter(g, layout)
     cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
     worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
     workers = max(plan.cluster_worker, default=0) + 1
@@ -104,6 +104,8 @@ def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
                     continue
                 if t in g.inputs:
                     pre.append(f"{w.namer(t)} = X.input({t!r})  # graph input, in shared memory")
+                    if w.input_layout(t):
+                        pre.append(w.input_layout(t))
                     inputs.append(t)
                     have.add(t)
                 elif t in cross:
@@ -167,6 +169,7 @@ def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
         lines.append(f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})")
     if not cross:
         lines.append("#   none")
+    lines += w.layout_constants()
     lines += LOAD_WEIGHTS_SRC.splitlines()
     lines += w.helper_sources()
     lines += bodies
@@ -174,6 +177,7 @@ def generate_parallel(plan: Plan, *, source_model: str = "") -> ParallelModule:
     lines.append(f"WORKER_FUNCTIONS = {{{', '.join(f'{k}: {v}' for k, v in functions.items())}}}")
     lines += ["", "", "@torch.no_grad()", f"def run_serial({', '.join(['W'] + params)}):",
               '    """All nodes in the parallel plan\'s order, in this process; returns the graph outputs."""']  # fmt: skip
+    lines += ["    " + ln for ln in (w.input_layout(t) for t in g.inputs) if ln]
     offset = len(lines) + 1
     lines += ["    " + ln for ln in serial_lines]
     lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
