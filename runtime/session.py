@@ -109,6 +109,10 @@ class ParallelSession:
     ) -> None:
         self._pool: WorkerPool | None = None
         self._tmp: str | None = None
+        if compiled is None:
+            from runtime.calibrate import ensure_profile
+
+            ensure_profile()  # hand-off cost measured once per machine, then cached
         self.compiled = compiled or compile_model(
             model, PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost)
         )
