@@ -75,6 +75,7 @@ class WorkerPool:
         layout: Layout,
         threads: int,
         start_timeout_s: float = 300.0,
+        copy_on_wait: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         ctx = mp.get_context("spawn")
         self.workers = len(functions)
@@ -99,6 +100,7 @@ class WorkerPool:
                     receives=receives.get(w, {}),
                     sends=sends.get(w, {}),
                     parent_pid=os.getpid(),
+                    copy_on_wait=frozenset(copy_on_wait),
                 )
                 p = ctx.Process(target=worker_main, args=(spec, self.start_sems[w], self.done_sem, self.edge_sems),
                                 name=f"ramiel-worker-{w}", daemon=True)  # fmt: skip

@@ -60,9 +60,13 @@ def cpu_budget() -> int:
         return os.cpu_count() or 1
 
 
-def share_slots(plan: Plan, pm: ParallelModule) -> dict[str, str]:
+def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str]]:
     """Hand-off slots to reuse: tensor b may take a's slot when every reader of a runs on b's
-    producer's worker before b is produced (program order then guarantees a is dead)."""
+    producer's worker before b is produced (program order then guarantees a is dead).
+
+    Returns {b: slot root} and the tensors whose slot is taken over later: their readers must
+    copy them on arrival, because torch ops such as reshape or transpose return views that
+    would otherwise still point into the slot when b overwrites it."""
     g = plan.graph
     order = execution_order(plan)
     pos = {n: i for i, n in enumerate(order)}
@@ -72,6 +76,7 @@ def share_slots(plan: Plan, pm: ParallelModule) -> dict[str, str]:
     cross = sorted((c for c in pm.cross if c.name not in fixed), key=lambda c: pos[g.producer(c.name).name])
     occupant: dict[str, str] = {}  # slot root → tensor living in it
     share: dict[str, str] = {}
+    evicted: set[str] = set()
     for c in cross:
         made_at = pos[g.producer(c.name).name]
         for root, a in occupant.items():
@@ -79,11 +84,12 @@ def share_slots(plan: Plan, pm: ParallelModule) -> dict[str, str]:
             if all(worker_of[r.name] == c.producer and pos[r.name] < made_at for r in readers):
                 if np.prod(c.shape or (0,)) * np.dtype(c.dtype).itemsize <= _nbytes(pm, root):
                     share[c.name] = root
+                    evicted.add(a)
                     occupant[root] = c.name
                     break
         else:
             occupant[c.name] = c.name
-    return share
+    return share, evicted
 
 
 def _nbytes(pm: ParallelModule, name: str) -> int:
@@ -133,6 +139,8 @@ class ParallelSession:
         self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source)
         self._tmp = tempfile.mkdtemp(prefix="ramiel-")
         self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
+        if compiled is None:
+            self._release_weights()
         self._serial_mod = None
         self._serial_weights = None
         cores = cpu_budget()
@@ -217,6 +225,23 @@ class ParallelSession:
         return self._pool.pids if self._pool is not None else []
 
     # -- internals ----------------------------------------------------------------------------
+    def _release_weights(self) -> None:
+        """The weights now live in the file the workers map; drop the compiler's copies (edge devices
+        have little RAM). Constants that are graph outputs stay, for ``run``."""
+        import gc
+
+        keep = {n for n, _ in self._outputs}
+        c = self.compiled
+        for graph in {id(x): x for x in (c.input_graph, self.plan.base_graph, self.plan.graph)}.values():
+            for name in [k for k in graph.initializers if k not in keep]:
+                del graph.initializers[name]
+        self.module.weights.clear()
+        c.serial.weights.clear()
+        if c.source:
+            c.model = None  # measure() reads the file
+        gc.collect()
+
+
     def _layout_for(self) -> tuple[Layout, dict, dict, int]:
         pm = self.module
         g = self.plan.graph
@@ -231,7 +256,8 @@ class ParallelSession:
         for name in list(tensors):
             if not all(isinstance(d, int) for d in tensors[name][0]) or (name in g.tensors and not g.info(name).is_static):
                 raise InputFeedError(f"tensor {name!r} has no static shape: ParallelSession needs static shapes")
-        layout = plan_layout(pm.workers, tensors, share_slots(self.plan, pm))
+        share, self._copy_on_wait = share_slots(self.plan, pm)
+        layout = plan_layout(pm.workers, tensors, share)
         receives: dict[int, dict[str, int]] = {}
         sends: dict[int, dict[str, tuple[int, ...]]] = {}
         k = 0
@@ -255,6 +281,7 @@ class ParallelSession:
             n_edges,
             self._layout,
             self.threads_per_worker,
+            copy_on_wait=self._copy_on_wait,
         )
 
     def _check_outputs(self, output_names: list[str] | None) -> list[str]:

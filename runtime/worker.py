@@ -33,6 +33,7 @@ class WorkerSpec:
     receives: dict[str, int]  # tensor → index of its semaphore (this worker's copy)
     sends: dict[str, tuple[int, ...]]  # tensor → semaphores of the consumers
     parent_pid: int
+    copy_on_wait: frozenset[str] = frozenset()  # tensors whose slot is reused later in the run
 
 
 class Abort(Exception):
@@ -79,7 +80,8 @@ class Exchange:
             self.timing[3 + 2 * self.waits] = t0
             self.timing[4 + 2 * self.waits] = t1
         self.waits += 1
-        return self.views[name]
+        view = self.views[name]
+        return view.clone() if name in self.spec.copy_on_wait else view
 
     def _put(self, name: str, value) -> None:
         view = self.views[name]
