@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.codegen import LOAD_WEIGHTS_SRC, MAIN_SRC, GeneratedModule, ModuleWriter, _spec, comment_text
+from core.codegen import MAIN_SRC, GeneratedModule, ModuleWriter, comment_text
 from core.plan import Plan
 
 
@@ -151,27 +151,11 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
         "X.wait / X.send hand tensors between workers through shared memory. run_serial computes\n"
         "the same nodes in one process. Weights: the .safetensors file beside this one."
     )
-    lines = w.preamble(doc)
-    lines.append('WEIGHTS_FILE = "@WEIGHTS_FILE@"')
-    lines.append(f"SOURCE_MODEL = {str(source_model)!r}")
-    lines.append("INPUTS = {  # name: (shape, dtype)")
-    lines += [_spec(g, t) for t in g.inputs]
-    lines.append("}")
-    lines.append(f"OUTPUTS = {list(g.outputs)!r}")
-    lines.append(f"OPSETS = {dict(g.opsets)!r}")
-    if w.reference_nodes:
-        lines.append("REFERENCE_NODES = {  # serialized NodeProto of nodes run by onnx.reference")
-        lines += [f"    {k!r}: {v!r}," for k, v in w.reference_nodes.items()]
-        lines.append("}")
-    lines.append("")
-    lines.append("# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)")
-    for c in cross.values():
-        lines.append(f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})")
+    exchange = ["", "# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)"]
+    exchange += [f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})" for c in cross.values()]
     if not cross:
-        lines.append("#   none")
-    lines += w.layout_constants()
-    lines += LOAD_WEIGHTS_SRC.splitlines()
-    lines += w.helper_sources()
+        exchange.append("#   none")
+    lines = w.module_header(doc, source_model, exchange)
     lines += bodies
     lines += ["", ""]
     lines.append(f"WORKER_FUNCTIONS = {{{', '.join(f'{k}: {v}' for k, v in functions.items())}}}")

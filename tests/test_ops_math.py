@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from core import Graph, generate_serial, load_model, run_module
-from core.verify import allclose, max_abs_diff, ort_session
-from tests.util import F32, I64, init, make_model, vi
+from core.verify import allclose
+from tests.util import F32, I64, compare_with_ort, init, make_model, vi
 
 RTOL, ATOL = 1e-3, 1e-4
 rng = np.random.default_rng(0)
@@ -22,23 +22,10 @@ def w(*shape: int) -> np.ndarray:
 
 
 def compile_and_check(model: onnx.ModelProto, feeds: list[np.ndarray]) -> str:
-    """Run the generated code and ORT on ``feeds``; assert equal shapes, dtypes, values.
-    Returns the generated source, for checks on what was emitted."""
-    checked = load_model(model)
-    graph = Graph.from_model(checked)
-    generated = generate_serial(graph)
-    assert not generated.fallback_nodes, f"fell back to onnx.reference: {generated.fallback_nodes}"
-    ours = run_module(generated.load(), feeds)
-    ref = ort_session(checked).run(None, dict(zip(graph.inputs, feeds, strict=True)))
-    assert len(ours) == len(ref)
-    for name, a, b in zip(graph.outputs, ours, ref, strict=True):
-        assert a.shape == b.shape, f"{name}: shape {a.shape} != {b.shape}"
-        assert a.dtype == b.dtype, f"{name}: dtype {a.dtype} != {b.dtype}"
-        assert allclose(a, b, RTOL, ATOL), f"{name}: max abs diff {max_abs_diff(a, b):.3g}"
-    return generated.source
+    """Generated code against ORT on ``feeds``, no onnx.reference fallback allowed. Returns the source."""
+    return compare_with_ort(model, [feeds], RTOL, ATOL, allow_fallback=False)[0].source
 
 
-# -- torchvision classifiers --------------------------------------------------------------------
 @pytest.mark.parametrize("opset", [9, 11, 13, 17])
 def test_classifier_head_gemm_transb_is_f_linear(opset):
     """Flatten → Gemm(transB=1) as torchvision exports nn.Linear; the code should read F.linear."""

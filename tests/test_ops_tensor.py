@@ -11,8 +11,7 @@ from onnx import TensorProto, helper
 
 from core import Graph, generate_serial, load_model, run_module
 from core.ops import lookup
-from core.verify import allclose, max_abs_diff, ort_session
-from tests.util import F32, I64, init, make_model, vi
+from tests.util import F32, I64, compare_with_ort, init, make_model, vi
 
 RTOL, ATOL = 1e-3, 1e-4
 rng = np.random.default_rng(0)
@@ -33,20 +32,7 @@ def source_of(model: onnx.ModelProto) -> str:
 
 def check(model: onnx.ModelProto, *feeds_sets: list[np.ndarray]) -> str:
     """Run the generated code and ONNX Runtime on each feed list; assert they agree. Returns the source."""
-    checked = load_model(model)
-    graph = Graph.from_model(checked)
-    gen = generate_serial(graph)
-    mod = gen.load()
-    session = ort_session(checked)
-    for feeds in feeds_sets:
-        ours = run_module(mod, feeds)
-        ref = session.run(None, dict(zip(graph.inputs, feeds, strict=True)))
-        assert len(ours) == len(ref)
-        for name, a, b in zip(graph.outputs, ours, ref, strict=True):
-            assert a.shape == b.shape, f"{name}: shape {a.shape} != {b.shape}"
-            assert a.dtype == b.dtype, f"{name}: dtype {a.dtype} != {b.dtype}"
-            assert allclose(a, b, RTOL, ATOL), f"{name}: max abs diff {max_abs_diff(a, b):.3g}"
-    return gen.source
+    return compare_with_ort(model, list(feeds_sets), RTOL, ATOL)[0].source
 
 
 def needs(*ops: str) -> pytest.MarkDecorator:
