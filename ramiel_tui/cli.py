@@ -51,21 +51,27 @@ def run_cli(
     no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
     cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured (time the generated code), ort (ONNX Runtime profiler) or analytic")] = CostChoice.auto,
     run: Annotated[bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")] = False,
-    repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run")] = 20,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")] = 20,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
+    if not report and emit is None:  # the app: before any compiler import, so that it paints at once
+        if model is not None and not model.is_file():
+            fail(f"model file not found: {model}" if not model.exists() else f"not a file: {model}")
+        launch_app(model, workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat)
+        return
     from core.errors import RamielError
 
     try:
         if model is None:
-            fail("no model given (the file picker comes with the TUI); usage: ramiel-tui MODEL.onnx --report")
-        if not report and emit is None:
-            fail("the interactive app is not built yet; use --report or --emit DIR")
+            fail("no model given; usage: ramiel-tui MODEL.onnx --report (or ramiel-tui alone for the file picker)")
         from core.pipeline import compile_model
         from core.plan import PlanOptions
 
         options = PlanOptions(workers=workers, batch=batch, cp_dce=not no_cp_dce, cloning=not no_cloning,
                               merging=not no_merging, cost=cost.value)  # fmt: skip
+        from runtime.calibrate import ensure_profile
+
+        ensure_profile()  # hand-off cost measured once per machine, then cached
         compiled = compile_model(model, options)
         if emit is not None:
             path = compiled.serial.write(emit, compiled.module_name)
@@ -90,6 +96,20 @@ def run_cli(
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         fail("interrupted", 130)
+
+
+def launch_app(model: Path | None, workers: int, batch: int, cp_dce: bool, cloning: bool, merging: bool, cost: str,
+               repeat: int) -> None:  # fmt: skip
+    """The Textual app (imported here, so that --report and --emit never load Textual)."""
+    from ramiel_tui.app import Options, create_app
+
+    options = Options(workers=workers, batch=batch, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost)
+    tui = create_app(model, options, repeats=repeat)
+    tui.run()
+    if tui.load_failed and tui.error:
+        typer.echo(f"ramiel-tui: error: {tui.error}", err=True)
+    if tui.return_code:
+        raise typer.Exit(tui.return_code)
 
 
 def measured_run(compiled, workers: int, repeat: int) -> dict:

@@ -1,0 +1,1 @@
+"""The Code view: the generated function each worker runs."""

@@ -1,0 +1,1 @@
+"""The Overview view: model summary, critical-path statistics, passes, operators."""

@@ -1,0 +1,1 @@
+"""The Run and Timeline views: progress, speedup and per-cluster tables, Gantt, latency per run."""

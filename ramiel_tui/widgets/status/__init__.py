@@ -1,0 +1,1 @@
+"""The status bar at the top: settings, predicted makespan before and after, progress."""
