@@ -41,6 +41,7 @@ class ParallelModule(GeneratedModule):
     worker_inputs: dict[int, list[str]] = field(default_factory=dict)
     output_worker: dict[str, int | None] = field(default_factory=dict)  # None: an input or a constant
     clusters_of_worker: dict[int, list[int]] = field(default_factory=dict)
+    channels_last: bool = False  # the code keeps 4-D activations in channels-last memory
 
 
 def execution_order(plan: Plan) -> list[str]:
@@ -180,4 +181,5 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
         worker_inputs=worker_inputs,
         output_worker=output_worker,
         clusters_of_worker=clusters_of_worker,
+        channels_last=bool(w.channels_last),
     )

@@ -257,7 +257,7 @@ class ParallelSession:
             if not all(isinstance(d, int) for d in tensors[name][0]) or (name in g.tensors and not g.info(name).is_static):
                 raise InputFeedError(f"tensor {name!r} has no static shape: ParallelSession needs static shapes")
         share, self._copy_on_wait = share_slots(self.plan, pm)
-        layout = plan_layout(pm.workers, tensors, share)
+        layout = plan_layout(pm.workers, tensors, share, channels_last=bool(pm.channels_last))
         receives: dict[int, dict[str, int]] = {}
         sends: dict[int, dict[str, tuple[int, ...]]] = {}
         k = 0

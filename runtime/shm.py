@@ -37,6 +37,7 @@ class Slot:
     offset: int
     shape: tuple[int, ...]
     dtype: str
+    channels_last: bool = False  # a 4-D tensor stored NHWC, seen as NCHW (what channels-last code makes)
 
     @property
     def nbytes(self) -> int:
@@ -58,8 +59,16 @@ class Layout:
         return 3 + 2 * MAX_WAITS
 
 
-def plan_layout(workers: int, tensors: dict[str, tuple[tuple[int, ...], str]], share: dict[str, str] | None = None) -> Layout:
-    """Place tensors; ``share[b] = a`` lets tensor b reuse a's slot (a is dead before b is written)."""
+def plan_layout(
+    workers: int,
+    tensors: dict[str, tuple[tuple[int, ...], str]],
+    share: dict[str, str] | None = None,
+    channels_last: bool = False,
+) -> Layout:
+    """Place tensors; ``share[b] = a`` lets tensor b reuse a's slot (a is dead before b is written).
+
+    With ``channels_last``, 4-D floating-point tensors are stored NHWC, so that sending and
+    receiving the channels-last tensors of the generated code is a plain copy, not a transpose."""
     off = 0
     header = off
     off = align(off + HEADER_WORDS * 8)
@@ -72,12 +81,13 @@ def plan_layout(workers: int, tensors: dict[str, tuple[tuple[int, ...], str]], s
     sized: dict[str, int] = {}
     for name, (shape, dtype) in tensors.items():
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        cl = channels_last and len(shape) == 4 and np.issubdtype(np.dtype(dtype), np.floating)
         host = share.get(name)
         if host is not None and host in slots and sized[host] >= nbytes:
-            slots[name] = Slot(slots[host].offset, tuple(shape), dtype)
+            slots[name] = Slot(slots[host].offset, tuple(shape), dtype, cl)
             sized[name] = sized[host]
             continue
-        slots[name] = Slot(off, tuple(shape), dtype)
+        slots[name] = Slot(off, tuple(shape), dtype, cl)
         sized[name] = nbytes
         off = align(off + max(nbytes, 1))
     return Layout(workers, header, errors, timings, slots, max(off, ALIGN))
@@ -108,7 +118,11 @@ class Arena:
         return self.shm.name
 
     def array(self, name: str) -> np.ndarray:
+        """The tensor's view, in its logical (NCHW) shape whatever the memory order."""
         s = self.layout.slots[name]
+        if s.channels_last:
+            n, c, h, w = s.shape
+            return np.ndarray((n, h, w, c), np.dtype(s.dtype), self.shm.buf, s.offset).transpose(0, 3, 1, 2)
         return np.ndarray(s.shape, np.dtype(s.dtype), self.shm.buf, s.offset)
 
     def error_flag(self, worker: int) -> np.ndarray:
