@@ -428,7 +428,7 @@ def generate_serial(graph: Graph, *, source_model: str = "", layout: str = "chan
     lines.append(f"def run_serial({sig}):")
     lines.append('    """Compute every node in ONNX order; returns the graph outputs as a tuple."""')
     lines += ["    " + ln for ln in (w.input_layout(t) for t in graph.inputs) if ln]
-    offset = len(lines) + 1
+    offset = sum(ln.count("\n") + 1 for ln in lines) + 1  # entries may hold several lines
     lines += ["    " + ln for ln in body]
     lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
     lines += MAIN_SRC.splitlines()

@@ -163,7 +163,7 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
     lines += ["", "", "@torch.no_grad()", f"def run_serial({', '.join(['W'] + params)}):",
               '    """All nodes in the parallel plan\'s order, in this process; returns the graph outputs."""']  # fmt: skip
     lines += ["    " + ln for ln in (w.input_layout(t) for t in g.inputs) if ln]
-    offset = len(lines) + 1
+    offset = sum(ln.count("\n") + 1 for ln in lines) + 1  # entries may hold several lines
     lines += ["    " + ln for ln in serial_lines]
     lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
     lines += MAIN_SRC.splitlines()

@@ -174,3 +174,12 @@ def test_emitted_sample_module_runs_alone(tmp_path, name):
     assert run.returncode == 0, run.stderr
     diffs = [float(line.split("max_abs_diff_vs_onnxruntime=")[1]) for line in run.stdout.splitlines() if "max_abs" in line]
     assert diffs and max(diffs) < 1e-4, run.stdout
+
+
+def test_node_lines_point_at_each_node_statement():
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    gen = generate_serial(Graph.from_model(load_model(path)))
+    src = gen.source.splitlines()
+    for node, (first, last) in gen.node_lines.items():
+        assert src[first - 1].lstrip().startswith(f"# {node}:"), (node, src[first - 1])
+        assert "=" in src[last - 1]
