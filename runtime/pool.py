@@ -117,6 +117,10 @@ class WorkerPool:
             self.close()
             raise
 
+    def set_threads(self, threads: int) -> None:
+        """Intra-op threads per worker from the next run on."""
+        self.arena.header[Header.THREADS] = threads
+
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p.pid is not None]

@@ -149,6 +149,8 @@ class ParallelSession:
         self.last_run_timings: RunTimings | None = None
         try:
             self._start_pool()
+            if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
+                self._pick_fallback_threads()
         except BaseException:
             self.close()
             raise
@@ -270,6 +272,29 @@ class ParallelSession:
             sends.setdefault(c.producer, {})[c.name] = tuple(idx)
         return layout, receives, sends, k
 
+    def _pick_fallback_threads(self, runs: int = 3) -> None:
+        """Sequential plan: more intra-op threads do not always pay (small convolutions); time a few
+        runs with every thread and with one, and keep the faster."""
+        import time
+
+        from core.verify import random_feeds
+
+        feeds = dict(zip(self.plan.graph.inputs, random_feeds(self.plan.graph)))
+        inputs = {k: v for k, v in feeds.items() if k in self._layout.slots}
+        produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
+        timings = {}
+        for threads in (self.threads_per_worker, 1):
+            self._pool.set_threads(threads)
+            samples = []
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                self._pool.run(inputs, produced)
+                samples.append(time.perf_counter() - t0)
+            timings[threads] = sorted(samples[1:])[len(samples[1:]) // 2]
+        self.threads_per_worker = min(timings, key=timings.get)
+        self._pool.set_threads(self.threads_per_worker)
+        self.fallback_timings_ms = {k: round(v * 1e3, 3) for k, v in timings.items()}
+
     def _start_pool(self) -> None:
         self._layout, receives, sends, n_edges = self._layout_for()
         self._pool = WorkerPool(
@@ -283,6 +308,7 @@ class ParallelSession:
             self.threads_per_worker,
             copy_on_wait=self._copy_on_wait,
         )
+        self._pool.set_threads(self.threads_per_worker)
 
     def _check_outputs(self, output_names: list[str] | None) -> list[str]:
         known = [n for n, _ in self._outputs]

@@ -152,6 +152,9 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
                 continue
             if arena.header[Header.COMMAND] == CMD_STOP:
                 break
+            want = int(arena.header[Header.THREADS])
+            if want and want != torch.get_num_threads():
+                torch.set_num_threads(want)
             x.waits = 0
             timing[0] = time.perf_counter_ns()
             try:
