@@ -28,19 +28,27 @@ def flit(value: float) -> str:
 
 
 # -- simple element-wise activations ----------------------------------------------------------
-@register("Relu")
-def relu(ctx: NodeCtx) -> str:
-    return f"torch.relu({ctx.x(0)})"
+# op type → (torch function, first schema version with these semantics)
+UNARY = {
+    "Relu": ("torch.relu", 1),
+    "Sigmoid": ("torch.sigmoid", 1),
+    "Tanh": ("torch.tanh", 1),
+    "HardSwish": ("F.hardswish", 14),
+    "Softplus": ("F.softplus", 1),
+    "Softsign": ("F.softsign", 1),
+    "Mish": ("F.mish", 18),
+}
 
 
-@register("Sigmoid")
-def sigmoid(ctx: NodeCtx) -> str:
-    return f"torch.sigmoid({ctx.x(0)})"
+def _unary(call: str):
+    def convert(ctx: NodeCtx) -> str:
+        return f"{call}({ctx.x(0)})"
+
+    return convert
 
 
-@register("Tanh")
-def tanh(ctx: NodeCtx) -> str:
-    return f"torch.tanh({ctx.x(0)})"
+for _op, (_call, _since) in UNARY.items():
+    register(_op, since=_since)(_unary(_call))
 
 
 @register("LeakyRelu")
@@ -74,26 +82,6 @@ def celu(ctx: NodeCtx) -> str:
 def hard_sigmoid(ctx: NodeCtx) -> str:
     alpha, beta = flit(ctx.attr("alpha", 0.2)), flit(ctx.attr("beta", 0.5))
     return f"torch.clamp({ctx.x(0)} * {alpha} + {beta}, 0.0, 1.0)"
-
-
-@register("HardSwish", since=14)
-def hard_swish(ctx: NodeCtx) -> str:
-    return f"F.hardswish({ctx.x(0)})"
-
-
-@register("Softplus")
-def softplus(ctx: NodeCtx) -> str:
-    return f"F.softplus({ctx.x(0)})"
-
-
-@register("Softsign")
-def softsign(ctx: NodeCtx) -> str:
-    return f"F.softsign({ctx.x(0)})"
-
-
-@register("Mish", since=18)
-def mish(ctx: NodeCtx) -> str:
-    return f"F.mish({ctx.x(0)})"
 
 
 @register("Gelu", since=20)
