@@ -147,6 +147,7 @@ class ParallelSession:
         pool_size = workers if self.parallel else 1
         self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
         self.last_run_timings: RunTimings | None = None
+        self.fallback_timings_ms: dict[int, float] = {}  # sequential plan: ms per run by thread count
         try:
             self._start_pool()
             if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
