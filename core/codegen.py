@@ -377,6 +377,19 @@ class ModuleWriter:
         lines += self.helper_sources()
         return lines
 
+    def serial_entry(
+        self, lines: list[str], params: list[str], body: list[str], spans: dict, returns: list[str], doc: str
+    ) -> dict[str, tuple[int, int]]:
+        """Append ``run_serial(W, *params)`` (``body``, then ``return returns``) and the ``__main__``
+        to ``lines``; returns each node's 1-based line span in the module."""
+        lines += ["", "", "@torch.no_grad()", f"def run_serial({', '.join(['W'] + params)}):", f'    """{doc}"""']
+        lines += ["    " + ln for ln in (self.input_layout(t) for t in self.graph.inputs) if ln]
+        offset = sum(ln.count("\n") + 1 for ln in lines) + 1  # entries may hold several lines
+        lines += ["    " + ln for ln in body]
+        lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
+        lines += MAIN_SRC.splitlines()
+        return {k: (a + offset, b + offset) for k, (a, b) in spans.items()}
+
     def helper_sources(self) -> list[str]:
         out: list[str] = []
         for fn in self.helpers.values():
@@ -422,17 +435,8 @@ def generate_serial(graph: Graph, *, source_model: str = "", layout: str = "chan
         f" (serial plan).\n\nRun it: python {{this file}} [--check MODEL.onnx]. Weights: the .safetensors file beside it."
     )
     lines = w.module_header(doc, source_model)
-    lines += ["", ""]
-    sig = ", ".join(["W"] + params)
-    lines.append("@torch.no_grad()")
-    lines.append(f"def run_serial({sig}):")
-    lines.append('    """Compute every node in ONNX order; returns the graph outputs as a tuple."""')
-    lines += ["    " + ln for ln in (w.input_layout(t) for t in graph.inputs) if ln]
-    offset = sum(ln.count("\n") + 1 for ln in lines) + 1  # entries may hold several lines
-    lines += ["    " + ln for ln in body]
-    lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
-    lines += MAIN_SRC.splitlines()
-    node_lines = {k: (a + offset, b + offset) for k, (a, b) in spans.items()}
+    doc = "Compute every node in ONNX order; returns the graph outputs as a tuple."
+    node_lines = w.serial_entry(lines, params, body, spans, returns, doc)
     return GeneratedModule(
         source="\n".join(lines) + "\n",
         weights=dict(w.weights_used),

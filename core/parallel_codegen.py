@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.codegen import MAIN_SRC, GeneratedModule, ModuleWriter, comment_text
+from core.codegen import GeneratedModule, ModuleWriter, comment_text
 from core.plan import Plan
 
 
@@ -123,9 +123,8 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
                     post.append(f"X.output({t!r}, {w.namer(t)})  # graph output")
             after[node.name] = post
             have.update(node.present_outputs)
-        used_before = set(w.weights_used)
         lines, _ = w.body(nodes, keep=set(), before=before, after=after)
-        worker_weights[wk] = sorted(set(w.weights_used) - used_before | {t for n in nodes for t in n.present_inputs if t in g.initializers})
+        worker_weights[wk] = sorted({t for n in nodes for t in n.present_inputs if t in g.initializers})
         worker_inputs[wk] = inputs
         cl = clusters_of_worker.get(wk, [])
         fname = f"cluster_{cl[0]}" if len(cl) == 1 else f"worker_{wk}"
@@ -160,20 +159,15 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
     lines += bodies
     lines += ["", ""]
     lines.append(f"WORKER_FUNCTIONS = {{{', '.join(f'{k}: {v}' for k, v in functions.items())}}}")
-    lines += ["", "", "@torch.no_grad()", f"def run_serial({', '.join(['W'] + params)}):",
-              '    """All nodes in the parallel plan\'s order, in this process; returns the graph outputs."""']  # fmt: skip
-    lines += ["    " + ln for ln in (w.input_layout(t) for t in g.inputs) if ln]
-    offset = sum(ln.count("\n") + 1 for ln in lines) + 1  # entries may hold several lines
-    lines += ["    " + ln for ln in serial_lines]
-    lines.append(f"    return ({', '.join(returns)}{',' if len(returns) == 1 else ''})")
-    lines += MAIN_SRC.splitlines()
+    doc = "All nodes in the parallel plan's order, in this process; returns the graph outputs."
+    node_lines = w.serial_entry(lines, params, serial_lines, spans, returns, doc)
     return ParallelModule(
         source="\n".join(lines) + "\n",
         weights=dict(w.weights_used),
         input_names=list(g.inputs),
         output_names=list(g.outputs),
         fallback_nodes=w.fallback_nodes,
-        node_lines={k: (a + offset, b + offset) for k, (a, b) in spans.items()},
+        node_lines=node_lines,
         workers=workers,
         functions=functions,
         cross=list(cross.values()),

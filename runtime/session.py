@@ -16,6 +16,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,7 @@ def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str
     worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
     fixed = set(g.inputs) | set(g.outputs)
     cross = sorted((c for c in pm.cross if c.name not in fixed), key=lambda c: pos[g.producer(c.name).name])
+    nbytes = {c.name: c.nbytes for c in pm.cross}
     occupant: dict[str, str] = {}  # slot root → tensor living in it
     share: dict[str, str] = {}
     evicted: set[str] = set()
@@ -82,7 +84,7 @@ def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str
         for root, a in occupant.items():
             readers = g.consumers(a)
             if all(worker_of[r.name] == c.producer and pos[r.name] < made_at for r in readers):
-                if np.prod(c.shape or (0,)) * np.dtype(c.dtype).itemsize <= _nbytes(pm, root):
+                if np.prod(c.shape or (0,)) * np.dtype(c.dtype).itemsize <= nbytes[root]:
                     share[c.name] = root
                     evicted.add(a)
                     occupant[root] = c.name
@@ -90,13 +92,6 @@ def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str
         else:
             occupant[c.name] = c.name
     return share, evicted
-
-
-def _nbytes(pm: ParallelModule, name: str) -> int:
-    for c in pm.cross:
-        if c.name == name:
-            return c.nbytes
-    return 0
 
 
 class ParallelSession:
@@ -169,8 +164,6 @@ class ParallelSession:
         if self._pool is None or self._pool.closed:
             self._start_pool()  # a previous run failed: start afresh
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
-        import time
-
         t0 = time.perf_counter()
         result, timings = self._pool.run({k: v for k, v in arrays.items() if k in self._layout.slots}, produced)
         self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, timings)
@@ -276,8 +269,6 @@ class ParallelSession:
     def _pick_fallback_threads(self, runs: int = 3) -> None:
         """Sequential plan: more intra-op threads do not always pay (small convolutions); time a few
         runs with every thread and with one, and keep the faster."""
-        import time
-
         from core.verify import random_feeds
 
         feeds = dict(zip(self.plan.graph.inputs, random_feeds(self.plan.graph)))
