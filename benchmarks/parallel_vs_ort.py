@@ -45,9 +45,9 @@ def stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):.1f} [{min(xs):.1f}–{max(xs):.1f}]"
 
 
-def bench(path: Path, workers: int, repeat: int) -> dict:
+def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
     p = cpu_budget()
-    sess = ParallelSession(path, workers=workers)
+    sess = ParallelSession(path, workers=workers, backend=backend)
     try:
         feeds = {a.name: np.random.default_rng(0).random(a.shape, dtype=np.float32) for a in sess.get_inputs()}
         o1, op, opar = ort(str(path), 1), ort(str(path), p), ort(str(path), 1, True)
@@ -75,7 +75,7 @@ def bench(path: Path, workers: int, repeat: int) -> dict:
         med = {k: statistics.median(v) for k, v in times.items()}
         return {
             "model": path.stem,
-            "mode": "parallel" if sess.parallel else "sequential",
+            "mode": ("parallel" if sess.parallel else "sequential") + f", {sess.backend}",
             "clusters": len(sess.plan.clusters),
             "predicted_ms": sess.plan.makespan_us / 1e3,
             "predicted_speedup": sess.plan.predicted_speedup,
@@ -97,13 +97,14 @@ def main() -> int:
     ap.add_argument("--zoo", default=str(ROOT / ".zoo"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--backend", default="auto", choices=["torch", "ort", "auto"], help="what computes each cluster")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     paths = [Path(m) for m in args.models] or [Path(args.zoo) / f"{m}.onnx" for m in ZOO]
     p = cpu_budget()
     cols = ["model", "mode", "ORT intra=1", f"ORT intra={p}", "ORT_PARALLEL", "own serial", "own plan",
             "speedup vs serial", "measured/predicted", "own/ORT best", "max abs diff"]  # fmt: skip
-    print(f"workers={args.workers}, cores={p}, {args.repeat} interleaved rounds; ms as median [min–max]")
+    print(f"workers={args.workers}, cores={p}, backend={args.backend}, {args.repeat} interleaved rounds; ms as median [min–max]")
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     results = []
@@ -111,7 +112,7 @@ def main() -> int:
         if not path.is_file():
             print(f"| {path.stem} | missing |")
             continue
-        r = bench(path, args.workers, args.repeat)
+        r = bench(path, args.workers, args.repeat, args.backend)
         results.append(r)
         t = r["times"]
         lo, hi = r["speedup_spread"]

@@ -1,23 +1,29 @@
 """Ramiel core: the compiler. Loads ONNX, builds the graph, analyses it, emits code.
 
-No Textual, no processes here.
+No Textual, no processes here. Names are imported on first use, so that a worker
+process that only needs ``core.errors`` does not pay for torch.
 """
 
-from core.codegen import GeneratedModule, generate_serial, run_module
-from core.errors import InputFeedError, ModelLoadError, RamielError, UnsupportedOpError
-from core.graph import Graph, Node, TensorInfo
-from core.onnx_io import load_model
+import importlib
 
-__all__ = [
-    "GeneratedModule",
-    "Graph",
-    "InputFeedError",
-    "ModelLoadError",
-    "Node",
-    "RamielError",
-    "TensorInfo",
-    "UnsupportedOpError",
-    "generate_serial",
-    "load_model",
-    "run_module",
-]
+_EXPORTS = {
+    "GeneratedModule": "core.codegen",
+    "generate_serial": "core.codegen",
+    "run_module": "core.codegen",
+    "InputFeedError": "core.errors",
+    "ModelLoadError": "core.errors",
+    "RamielError": "core.errors",
+    "UnsupportedOpError": "core.errors",
+    "Graph": "core.graph",
+    "Node": "core.graph",
+    "TensorInfo": "core.graph",
+    "load_model": "core.onnx_io",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

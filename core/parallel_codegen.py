@@ -42,6 +42,21 @@ class ParallelModule(GeneratedModule):
     output_worker: dict[str, int | None] = field(default_factory=dict)  # None: an input or a constant
     clusters_of_worker: dict[int, list[int]] = field(default_factory=dict)
     channels_last: bool = False  # the code keeps 4-D activations in channels-last memory
+    backend: str = "torch"  # "torch": generated torch code; "ort": ONNX subgraphs run by onnxruntime
+    segments: dict[str, bytes] = field(default_factory=dict)  # ort backend: segment name → ONNX model
+
+    def write(self, out_dir: str | Path, module_name: str) -> Path:
+        """The module, plus its weights file (torch) or its folder of segment models (ort)."""
+        if self.backend != "ort":
+            return super().write(out_dir, module_name)
+        out = Path(out_dir)
+        seg_dir = out / f"{module_name}_segments"
+        seg_dir.mkdir(parents=True, exist_ok=True)
+        for name, blob in self.segments.items():
+            (seg_dir / f"{name}.onnx").write_bytes(blob)
+        path = out / f"{module_name}.py"
+        path.write_text(self.source.replace("@SEGMENTS_DIR@", seg_dir.name))
+        return path
 
 
 def execution_order(plan: Plan) -> list[str]:
@@ -56,11 +71,49 @@ def _static(shape) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "channels_last") -> ParallelModule:
+def worker_of_nodes(plan: Plan) -> dict[str, int]:
+    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
+    return {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
+
+
+def worker_nodes(plan: Plan, order: list[str]) -> list[list]:
+    """Each worker's nodes in execution order."""
+    worker_of = worker_of_nodes(plan)
+    out: list[list] = [[] for _ in range(max(plan.cluster_worker, default=0) + 1)]
+    for n in order:
+        out[worker_of[n]].append(plan.graph.node_by_name[n])
+    return out
+
+
+def cross_tensors(plan: Plan, order: list[str]) -> dict[str, CrossTensor]:
+    """Tensors produced on one worker and read on another, in the order they are first needed."""
+    g = plan.graph
+    worker_of = worker_of_nodes(plan)
+    cross: dict[str, CrossTensor] = {}
+    for name in order:
+        node = g.node_by_name[name]
+        for t in node.present_inputs:
+            p = g.producer(t)
+            pw = None if p is None else worker_of[p.name]
+            if pw is not None and pw != worker_of[name]:
+                info = g.info(t)
+                old = cross.get(t)
+                consumers = tuple(sorted(set(old.consumers if old else ()) | {worker_of[name]}))
+                cross[t] = CrossTensor(t, pw, consumers, _static(info.shape), np.dtype(info.dtype or np.float32).name, info.nbytes or 0)
+    return cross
+
+
+def generate_parallel(
+    plan: Plan, *, source_model: str = "", layout: str = "channels_last", backend: str = "torch"
+) -> ParallelModule:
+    if backend == "ort":
+        from core.ort_codegen import generate_parallel_ort
+
+        return generate_parallel_ort(plan, source_model=source_model)
     g = plan.graph
     w = ModuleWriter(g, layout)
+    worker_of = worker_of_nodes(plan)
     cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
-    worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
     workers = max(plan.cluster_worker, default=0) + 1
     order = execution_order(plan)
 
@@ -68,16 +121,7 @@ def generate_parallel(plan: Plan, *, source_model: str = "", layout: str = "chan
         p = g.producer(t)
         return None if p is None else worker_of[p.name]
 
-    cross: dict[str, CrossTensor] = {}
-    for name in order:
-        node = g.node_by_name[name]
-        for t in node.present_inputs:
-            pw = producer_worker(t)
-            if pw is not None and pw != worker_of[name]:
-                info = g.info(t)
-                old = cross.get(t)
-                consumers = tuple(sorted(set(old.consumers if old else ()) | {worker_of[name]}))
-                cross[t] = CrossTensor(t, pw, consumers, _static(info.shape), np.dtype(info.dtype or np.float32).name, info.nbytes or 0)
+    cross = cross_tensors(plan, order)
 
     functions: dict[int, str] = {}
     clusters_of_worker: dict[int, list[int]] = {}

@@ -23,6 +23,7 @@ from core.passes.merge import merge_clusters, order_by_schedule, simulate_cluste
 from core.schedule import CriticalPath, DagCosts, Schedule, critical_path, simulate, worker_map
 
 CostSource = Literal["auto", "measured", "ort", "analytic"]
+Backend = Literal["torch", "ort", "auto"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class PlanOptions:
     cloning: bool = True
     merging: bool = True
     cost: CostSource = "auto"
+    # What computes each cluster: the generated torch code, onnxruntime sessions on ONNX subgraphs, or
+    # (auto) whichever the cost model says is faster on this machine.
+    backend: Backend = "torch"
     # Below this predicted speedup, run sequentially: on 2 cores the measured gain came out ~20% under the
     # prediction (memory contention between workers), so a predicted 10-15% gain is noise.
     threshold: float = 1.15
@@ -63,6 +67,8 @@ class Plan:
     clones: list[Clone] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     hyper: object | None = None  # HyperPlan for batch > 1
+    backend: str = "torch"  # "torch" or "ort" (resolved from the options)
+    backend_reason: str = ""
 
     @property
     def work_us(self) -> float:
@@ -103,13 +109,39 @@ def prepare_model(
 def costs_for(
     graph: Graph, options: PlanOptions, machine: MachineProfile | None = None, model: onnx.ModelProto | None = None
 ) -> CostModel:
-    """Node costs from the source the options name (``auto``: timing the generated torch code)."""
+    """Node costs from the source the options name (``auto``: timing what will run — the generated
+    torch code, or onnxruntime's kernels with the ort backend)."""
     machine = machine or MachineProfile.load()
     if options.cost == "analytic":
         return analytic_costs(graph, machine)
-    if options.cost == "ort" and model is not None:
+    if (options.cost == "ort" or (options.cost == "auto" and options.backend == "ort")) and model is not None:
         return ort_profiled_costs(graph, model, machine)
     return measured_costs(graph, machine)
+
+
+def choose_backend(
+    graph: Graph, options: PlanOptions, model: onnx.ModelProto, machine: MachineProfile | None = None
+) -> tuple[str, CostModel, str]:
+    """(backend, its node costs, why). ``auto`` times both and keeps the one with less total work."""
+    from core.ort_codegen import has_subgraphs
+
+    if options.backend == "torch":
+        return "torch", costs_for(graph, options, machine, model), "torch backend (chosen)"
+    if has_subgraphs(graph):
+        if options.backend == "ort":
+            from core.errors import UnsupportedOpError
+
+            raise UnsupportedOpError("the onnxruntime backend cannot cut graphs with control flow (If/Loop/Scan) yet")
+        return "torch", costs_for(graph, options, machine, model), "torch backend: the graph has control flow"
+    ort_opts = PlanOptions(**{**options.__dict__, "backend": "ort"})
+    ort_cost = costs_for(graph, ort_opts, machine, model)
+    if options.backend == "ort":
+        return "ort", ort_cost, "onnxruntime backend (chosen)"
+    torch_cost = costs_for(graph, PlanOptions(**{**options.__dict__, "backend": "torch"}), machine, model)
+    t, o = sum(torch_cost.node_us.values()), sum(ort_cost.node_us.values())
+    if o < t:
+        return "ort", ort_cost, f"onnxruntime backend: {o / 1e3:.2f} ms of work against {t / 1e3:.2f} ms for the torch code"
+    return "torch", torch_cost, f"torch backend: {t / 1e3:.2f} ms of work against {o / 1e3:.2f} ms for onnxruntime"
 
 
 def list_schedule(dag: DagCosts, clusters: list[list[str]], edge_us, workers: int) -> list[int]:
@@ -202,11 +234,15 @@ def analyze(
     t1 = time.perf_counter()
     graph = Graph.from_model(prepared)
     t2 = time.perf_counter()
-    cost = cost or costs_for(graph, options, model=prepared)
+    if cost is None:
+        backend, cost, reason = choose_backend(graph, options, prepared)
+    else:
+        backend, reason = ("ort" if options.backend == "ort" else "torch"), "costs given by the caller"
     t3 = time.perf_counter()
     timings.update({"cp_dce": t1 - t0, "graph": t2 - t1, "cost": t3 - t2})
     plan = analyze_graph(graph, cost, options, timings)
     plan.fold, plan.dead = fold, dead
+    plan.backend, plan.backend_reason = backend, reason
     if options.batch > 1:
         from core.passes.hypercluster import hypercluster
 

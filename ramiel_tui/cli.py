@@ -30,6 +30,12 @@ class CostChoice(StrEnum):
     analytic = "analytic"
 
 
+class BackendChoice(StrEnum):
+    torch = "torch"
+    ort = "ort"
+    auto = "auto"
+
+
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
@@ -50,6 +56,7 @@ def run_cli(
     no_cloning: Annotated[bool, typer.Option("--no-cloning", help="skip cloning of cheap shared nodes")] = False,
     no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
     cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured (time the generated code), ort (ONNX Runtime profiler) or analytic")] = CostChoice.auto,
+    backend: Annotated[BackendChoice, typer.Option("--backend", help="what computes each cluster: torch (the generated code), ort (ONNX Runtime on ONNX subgraphs) or auto (the faster, measured)")] = BackendChoice.auto,
     run: Annotated[bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")] = False,
     repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")] = 20,
 ) -> None:
@@ -68,7 +75,7 @@ def run_cli(
         from core.plan import PlanOptions
 
         options = PlanOptions(workers=workers, batch=batch, cp_dce=not no_cp_dce, cloning=not no_cloning,
-                              merging=not no_merging, cost=cost.value)  # fmt: skip
+                              merging=not no_merging, cost=cost.value, backend=backend.value)  # fmt: skip
         from runtime.calibrate import ensure_profile
 
         ensure_profile()  # hand-off cost measured once per machine, then cached
@@ -76,6 +83,11 @@ def run_cli(
         if emit is not None:
             path = compiled.serial.write(emit, compiled.module_name)
             typer.echo(f"wrote {path} and {path.with_suffix('.safetensors')}", err=report)
+            from core.parallel_codegen import generate_parallel
+
+            pm = generate_parallel(compiled.plan, source_model=os.path.abspath(compiled.source), backend=compiled.plan.backend)
+            ppath = pm.write(emit, compiled.module_name + "_parallel")
+            typer.echo(f"wrote {ppath} (the {compiled.plan.backend} plan, one function per worker)", err=report)
         if report:
             from ramiel_tui import report as rep
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.pipeline import Compiled
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -116,7 +116,8 @@ def build_report(c: Compiled) -> dict[str, Any]:
             "outputs": [_tensor_entry(c, t) for t in g0.outputs],
         },
         "options": {"workers": o.workers, "batch": o.batch, "cp_dce": o.cp_dce, "cloning": o.cloning,
-                    "merging": o.merging, "cost": o.cost, "threshold": o.threshold},  # fmt: skip
+                    "merging": o.merging, "cost": o.cost, "backend": o.backend, "threshold": o.threshold},  # fmt: skip
+        "backend": {"name": plan.backend, "reason": plan.backend_reason},
         "passes": passes,
         "cost": {
             "source": plan.cost.source,
@@ -177,6 +178,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     rows += [(f"output {e['name']}", f"{e['dtype']} {_shape(e)}") for e in m["outputs"]]
     h = report["cost"]["handoff"]
     rows += [
+        ("backend", report["backend"]["reason"] or report["backend"]["name"]),
         ("cost source", report["cost"]["source"]),
         ("hand-off cost", f"{h['latency_us']} µs + bytes at {h['copy_gbps']} GB/s ({h['source']})"),
         ("workers / batch", f"{o['workers']} / {o['batch']}"),

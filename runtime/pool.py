@@ -76,6 +76,7 @@ class WorkerPool:
         threads: int,
         start_timeout_s: float = 300.0,
         copy_on_wait: set[str] | frozenset[str] = frozenset(),
+        backend: str = "torch",
     ) -> None:
         ctx = mp.get_context("spawn")
         self.workers = len(functions)
@@ -101,6 +102,7 @@ class WorkerPool:
                     sends=sends.get(w, {}),
                     parent_pid=os.getpid(),
                     copy_on_wait=frozenset(copy_on_wait),
+                    backend=backend,
                 )
                 p = ctx.Process(target=worker_main, args=(spec, self.start_sems[w], self.done_sem, self.edge_sems),
                                 name=f"ramiel-worker-{w}", daemon=True)  # fmt: skip

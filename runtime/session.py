@@ -104,6 +104,7 @@ class ParallelSession:
         cloning: bool = True,
         merging: bool = True,
         cost: str = "auto",
+        backend: str = "auto",
         threads_per_worker: int | None = None,
         force_parallel: bool = False,
         compiled: Compiled | None = None,
@@ -115,7 +116,7 @@ class ParallelSession:
 
             ensure_profile()  # hand-off cost measured once per machine, then cached
         self.compiled = compiled or compile_model(
-            model, PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost)
+            model, PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost, backend=backend)
         )
         self.plan = self.compiled.plan
         self.workers = workers
@@ -131,13 +132,15 @@ class ParallelSession:
                 raise InputFeedError(f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes")
         if not self.parallel:  # one worker runs every cluster, with the whole thread budget
             self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
-        self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source)
+        self.backend = self.plan.backend
+        self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source, backend=self.backend)
         self._tmp = tempfile.mkdtemp(prefix="ramiel-")
         self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
         if compiled is None:
             self._release_weights()
         self._serial_mod = None
         self._serial_weights = None
+        self._serial_threads = 0
         cores = cpu_budget()
         pool_size = workers if self.parallel else 1
         self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
@@ -180,6 +183,13 @@ class ParallelSession:
 
     def run_serial(self, feeds: dict[str, np.ndarray], threads: int = 1) -> list[np.ndarray]:
         """The same generated code, all nodes in this process (the serial baseline)."""
+        args = [feeds[n] for n, _ in self._inputs]
+        if self.module.backend == "ort":  # the whole graph in one onnxruntime session
+            if self._serial_mod is None or self._serial_threads != threads:
+                self._serial_mod = self._serial_mod or import_generated(self.module_path, "ramiel_serial_plan")
+                self._serial_weights = self._serial_mod.load_weights(names=["all"], threads=threads)
+                self._serial_threads = threads
+            return [np.asarray(o).copy() for o in self._serial_mod.run_serial(self._serial_weights, *args)]
         import torch
 
         from core.codegen import to_numpy, to_torch
@@ -191,7 +201,7 @@ class ParallelSession:
         torch.set_num_threads(threads)
         try:
             with torch.no_grad():
-                outs = self._serial_mod.run_serial(self._serial_weights, *[to_torch(feeds[n]) for n, _ in self._inputs])
+                outs = self._serial_mod.run_serial(self._serial_weights, *[to_torch(a) for a in args])
         finally:
             torch.set_num_threads(old)
         return [to_numpy(o).copy() for o in outs]
@@ -232,6 +242,7 @@ class ParallelSession:
             for name in [k for k in graph.initializers if k not in keep]:
                 del graph.initializers[name]
         self.module.weights.clear()
+        self.module.segments.clear()
         c.serial.weights.clear()
         if c.source:
             c.model = None  # measure() reads the file
@@ -299,6 +310,7 @@ class ParallelSession:
             self._layout,
             self.threads_per_worker,
             copy_on_wait=self._copy_on_wait,
+            backend=self.module.backend,
         )
         self._pool.set_threads(self.threads_per_worker)
 

@@ -34,6 +34,7 @@ class WorkerSpec:
     sends: dict[str, tuple[int, ...]]  # tensor → semaphores of the consumers
     parent_pid: int
     copy_on_wait: frozenset[str] = frozenset()  # tensors whose slot is reused later in the run
+    backend: str = "torch"  # "ort": the module runs onnxruntime segments and never imports torch
 
 
 class Abort(Exception):
@@ -52,12 +53,16 @@ class Exchange:
     """``X`` in the generated code: inputs, waits, sends and outputs on shared memory."""
 
     def __init__(self, spec: WorkerSpec, arena: Arena, edge_sems) -> None:
-        import torch
-
         self.spec = spec
         self.arena = arena
         self.sems = edge_sems
-        self.views = {name: torch.from_numpy(arena.array(name)) for name in spec.layout.slots}
+        self.torch = spec.backend != "ort"
+        if self.torch:
+            import torch
+
+            self.views = {name: torch.from_numpy(arena.array(name)) for name in spec.layout.slots}
+        else:  # numpy views: onnxruntime reads them in place
+            self.views = {name: arena.array(name) for name in spec.layout.slots}
         self.timing = arena.timing[spec.index]
         self.waits = 0
 
@@ -81,13 +86,18 @@ class Exchange:
             self.timing[4 + 2 * self.waits] = t1
         self.waits += 1
         view = self.views[name]
-        return view.clone() if name in self.spec.copy_on_wait else view
+        if name not in self.spec.copy_on_wait:
+            return view
+        return view.clone() if self.torch else view.copy()
 
     def _put(self, name: str, value) -> None:
         view = self.views[name]
         if tuple(value.shape) != tuple(view.shape):
             raise ValueError(f"tensor {name!r} has shape {tuple(value.shape)}, the plan expected {tuple(view.shape)}")
-        view.copy_(value)
+        if self.torch:
+            view.copy_(value)
+        else:
+            view[...] = value
 
     def send(self, name: str, value) -> None:
         self._put(name, value)
@@ -120,22 +130,52 @@ def _injected_fault(worker: int, run: int) -> None:
         time.sleep(60)
 
 
+class _Compute:
+    """The generated module and its weights (torch tensors, or onnxruntime sessions)."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.threads = spec.threads
+        if spec.backend == "ort":
+            self.mod = import_generated(spec.module_path)
+            self.weights = self.mod.load_weights(names=spec.weights, threads=spec.threads)
+            return
+        import torch
+
+        self.torch = torch
+        torch.set_num_threads(spec.threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+        self.mod = import_generated(spec.module_path)
+        self.weights = self.mod.load_weights(names=set(spec.weights))
+
+    def set_threads(self, want: int) -> None:
+        if not want or want == self.threads:
+            return
+        self.threads = want
+        if self.spec.backend == "ort":  # an onnxruntime session's thread pool is fixed when it is made
+            self.weights = self.mod.load_weights(names=self.spec.weights, threads=want)
+        else:
+            self.torch.set_num_threads(want)
+
+    def run(self, fn, x) -> None:
+        if self.spec.backend == "ort":
+            fn(self.weights, x)
+        else:
+            with self.torch.no_grad():
+                fn(self.weights, x)
+
+
 def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(spec.threads)
     arena = Arena(spec.layout, spec.shm_name)
     try:
-        import torch
-
-        torch.set_num_threads(spec.threads)
-        try:
-            torch.set_num_interop_threads(1)
-        except RuntimeError:
-            pass
-        mod = import_generated(spec.module_path)
-        weights = mod.load_weights(names=set(spec.weights))
-        fn = getattr(mod, spec.function)
+        compute = _Compute(spec)
+        fn = getattr(compute.mod, spec.function)
         x = Exchange(spec, arena, edge_sems)
     except BaseException as exc:  # noqa: BLE001  (report any start-up failure to the caller)
         arena.set_error(spec.index, f"worker {spec.index} failed to start: {type(exc).__name__}: {exc}")
@@ -152,15 +192,12 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
                 continue
             if arena.header[Header.COMMAND] == CMD_STOP:
                 break
-            want = int(arena.header[Header.THREADS])
-            if want and want != torch.get_num_threads():
-                torch.set_num_threads(want)
+            compute.set_threads(int(arena.header[Header.THREADS]))
             x.waits = 0
             timing[0] = time.perf_counter_ns()
             try:
                 _injected_fault(spec.index, int(arena.header[Header.RUN]))
-                with torch.no_grad():
-                    fn(weights, x)
+                compute.run(fn, x)
             except Abort:
                 pass
             except BaseException as exc:  # noqa: BLE001

@@ -1,0 +1,101 @@
+"""The onnxruntime backend: each worker's clusters cut into ONNX subgraphs run by onnxruntime.
+
+Same plan, same exchange through shared memory, ONNX Runtime's kernels. Checked against
+ONNX Runtime on the whole model, like the torch backend.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from core.ort_codegen import segment_model
+from core.parallel_codegen import generate_parallel
+from core.pipeline import compile_model
+from core.plan import PlanOptions
+from runtime import ParallelSession
+from tests.test_runtime import ROOT, SAMPLES, alive, check, no_leaks  # noqa: F401  (fixture)
+
+
+def worker_maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_ort_backend_matches_onnxruntime(path, no_leaks):
+    with ParallelSession(path, workers=2, cost="analytic", backend="ort", force_parallel=True) as sess:
+        assert sess.backend == "ort" and sess.module.backend == "ort"
+        check(sess, path)
+        for pid in sess.worker_pids:  # the workers run onnxruntime only: torch is never loaded there
+            assert "libtorch" not in worker_maps(pid)
+        pids = sess.worker_pids
+    assert not any(alive(p) for p in pids)
+
+
+def test_segments_cover_every_node_once_and_are_valid_models():
+    path = ROOT / "sample_models" / "nasnet_cell_mini.onnx"
+    c = compile_model(path, PlanOptions(workers=2, cost="analytic", backend="ort"))
+    pm = generate_parallel(c.plan, source_model=str(path), backend="ort")
+    seen = []
+    for name, blob in pm.segments.items():
+        m = onnx.load_from_string(blob)
+        onnx.checker.check_model(m)
+        if name != "all":
+            seen += [n.name for n in m.graph.node]
+    assert sorted(seen) == sorted(n.name for n in c.plan.graph.nodes)
+    assert sum(len(v) for v in pm.worker_weights.values()) == len(pm.segments) - 1
+    # a worker waits only between segments: every X.wait is followed by a segment reading it
+    assert "X.wait(" in pm.source and "S['w0_s0']" in pm.source
+
+
+def test_segment_model_holds_only_its_weights():
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    c = compile_model(path, PlanOptions(workers=2, cost="analytic"))
+    g = c.plan.graph
+    node = next(n for n in g.nodes if n.op_type == "Conv")
+    m = segment_model(g, [node], [node.inputs[0]], node.outputs, "one")
+    assert {i.name for i in m.graph.initializer} == {t for t in node.inputs[1:] if t}
+
+
+def test_emitted_ort_module_runs_standalone(tmp_path):
+    path = ROOT / "sample_models" / "two_io.onnx"
+    c = compile_model(path, PlanOptions(workers=2, cost="analytic", backend="ort"))
+    pm = generate_parallel(c.plan, source_model=str(path.resolve()), backend="ort")
+    out = pm.write(tmp_path, "two_io_ort")
+    r = subprocess.run([sys.executable, str(out), "--check"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    diffs = [float(line.rsplit("=", 1)[1]) for line in r.stdout.splitlines() if "max_abs_diff" in line]
+    assert diffs and max(diffs) < 1e-4
+
+
+def test_auto_backend_picks_the_cheaper_measured_kernels():
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    c = compile_model(path, PlanOptions(workers=2, backend="auto"))
+    assert c.plan.backend in ("torch", "ort")
+    assert "ms of work against" in c.plan.backend_reason
+
+
+def test_sequential_fallback_with_ort_backend_is_one_segment(no_leaks):
+    path = ROOT / "sample_models" / "chain_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", backend="ort") as sess:
+        assert not sess.parallel and list(sess.module.worker_weights) == [0]
+        assert sess.module.worker_weights[0] == ["w0_s0"]
+        check(sess, path)
+
+
+def test_serial_run_is_the_whole_graph_in_one_session(no_leaks):
+    path = ROOT / "sample_models" / "detector_mini.onnx"
+    from core.verify import allclose, ort_session
+    from tests.test_runtime import feeds_for
+
+    with ParallelSession(path, workers=2, cost="analytic", backend="ort", force_parallel=True) as sess:
+        feeds = feeds_for(sess)
+        ref = ort_session(str(path)).run(None, feeds)
+        for a, b in zip(sess.run_serial(feeds), ref):
+            assert allclose(a, b)
+
+
