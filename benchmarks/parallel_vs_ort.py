@@ -104,7 +104,9 @@ def main() -> int:
     p = cpu_budget()
     cols = ["model", "mode", "ORT intra=1", f"ORT intra={p}", "ORT_PARALLEL", "own serial", "own plan",
             "speedup vs serial", "measured/predicted", "own/ORT best", "max abs diff"]  # fmt: skip
-    print(f"workers={args.workers}, cores={p}, backend={args.backend}, {args.repeat} interleaved rounds; ms as median [min–max]")
+    print(
+        f"workers={args.workers}, cores={p}, backend={args.backend}, {args.repeat} interleaved rounds; ms as median [min–max]"
+    )
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     results = []

@@ -140,7 +140,11 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
         if arr.dtype not in _ST_NAMES:
             raise UnsupportedOpError(f"initializer {name!r} has dtype {arr.dtype}, which the weights file cannot hold")
         data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": _ST_NAMES[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {
+            "dtype": _ST_NAMES[arr.dtype],
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         blobs.append(data)
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -351,8 +355,11 @@ class ModuleWriter:
         names = sorted(self.channels_last & set(self.weights_used))
         if not names:
             return ["CHANNELS_LAST = set()  # weights stored as they are in the ONNX file"]
-        return ["CHANNELS_LAST = {  # conv weights stored OHWI: channels-last memory for oneDNN's fast kernels"]\
-            + [f"    {n!r}," for n in names] + ["}"]
+        return (
+            ["CHANNELS_LAST = {  # conv weights stored OHWI: channels-last memory for oneDNN's fast kernels"]
+            + [f"    {n!r}," for n in names]
+            + ["}"]
+        )
 
     def module_header(self, doc: str, source_model: str, extra: list[str] = ()) -> list[str]:
         """Docstring, imports, the model's constants, the weight loader and the helpers used.
@@ -510,7 +517,9 @@ def node_program(graph: Graph) -> NodeProgram:
     ns["REFERENCE_NODES"] = dict(w.reference_nodes)
     ns["W"] = {k: ns["as_tensor"](k, np.array(v)) for k, v in w.weights_used.items()}
     steps = [(n.name, compile(lines[n.name], f"<node {n.name}>", "exec"), dead.get(n.name, [])) for n in order]
-    prelude = compile("\n".join(ln for ln in (w.input_layout(t) for t in graph.inputs) if ln) or "pass", "<layout>", "exec")
+    prelude = compile(
+        "\n".join(ln for ln in (w.input_layout(t) for t in graph.inputs) if ln) or "pass", "<layout>", "exec"
+    )
     return NodeProgram(ns, steps, [w.namer(t) for t in graph.inputs], prelude)
 
 
@@ -544,7 +553,9 @@ def resolve_shapes(graph: Graph, feeds: list[np.ndarray] | None = None) -> int:
     for t in unknown:
         value = ns.get(namer(t))
         if isinstance(value, torch.Tensor):
-            elem = graph.info(t).elem_type or onnx.helper.np_dtype_to_tensor_dtype(to_numpy(value[:0] if value.dim() else value).dtype)
+            elem = graph.info(t).elem_type or onnx.helper.np_dtype_to_tensor_dtype(
+                to_numpy(value[:0] if value.dim() else value).dtype
+            )
             graph.tensors[t] = dataclasses.replace(graph.info(t), elem_type=elem, shape=tuple(value.shape))
             resolved += 1
     return resolved

@@ -229,11 +229,17 @@ def analytic_costs(graph: Graph, machine: MachineProfile) -> CostModel:
         us += (s.bytes_moved + 4 * s.params) / (machine.memory_gbps * 1e3) + machine.op_overhead_us
         costs[n.name] = us
     rates = machine.sources.get("rates", "default")
-    return CostModel(costs, stats, machine, f"analytic (FLOPs/bytes at {rates} rates: "
-                     f"{machine.conv_gflops:.1f} GFLOP/s, {machine.memory_gbps:.1f} GB/s)")
+    return CostModel(
+        costs,
+        stats,
+        machine,
+        f"analytic (FLOPs/bytes at {rates} rates: {machine.conv_gflops:.1f} GFLOP/s, {machine.memory_gbps:.1f} GB/s)",
+    )
 
 
-def measure_node_times(graph: Graph, repeats: int = 5, threads: int = 1, feeds: list[np.ndarray] | None = None) -> dict[str, float]:
+def measure_node_times(
+    graph: Graph, repeats: int = 5, threads: int = 1, feeds: list[np.ndarray] | None = None
+) -> dict[str, float]:
     """Median µs of each node's generated statement, run alone, ``repeats`` times after a warm-up."""
     import torch
 
@@ -276,7 +282,9 @@ def graph_fingerprint(graph: Graph) -> str:
     return h.hexdigest()[:16]
 
 
-def measured_costs(graph: Graph, machine: MachineProfile, repeats: int = 5, threads: int = 1, use_cache: bool = True) -> CostModel:
+def measured_costs(
+    graph: Graph, machine: MachineProfile, repeats: int = 5, threads: int = 1, use_cache: bool = True
+) -> CostModel:
     key = f"costs-{graph_fingerprint(graph)}-{machine_id()}-t{threads}.json"
     path = cache_dir() / key
     node_us = None

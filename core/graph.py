@@ -231,7 +231,11 @@ class Graph:
             if p.op_type == "Constant" and domain == "":
                 value = constant_value(p)
                 initializers[p.output[0]] = value
-                elem = onnx.helper.np_dtype_to_tensor_dtype(value.dtype) if value.dtype != object else onnx.TensorProto.STRING
+                elem = (
+                    onnx.helper.np_dtype_to_tensor_dtype(value.dtype)
+                    if value.dtype != object
+                    else onnx.TensorProto.STRING
+                )
                 tensors[p.output[0]] = TensorInfo(p.output[0], elem, tuple(value.shape))
                 continue
             name = p.name or f"{p.op_type}_{i}"
@@ -268,9 +272,7 @@ class Graph:
         for n in self.nodes:
             for t in n.present_inputs:
                 if t not in known:
-                    raise ModelLoadError(
-                        f"node {n.name!r} ({n.op_type}) reads tensor {t!r} that nothing produces"
-                    )
+                    raise ModelLoadError(f"node {n.name!r} ({n.op_type}) reads tensor {t!r} that nothing produces")
             known.update(n.present_outputs)
         for t in self.outputs:
             if t not in known:

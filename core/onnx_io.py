@@ -57,20 +57,14 @@ def _check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
             )
         target = (root / location).resolve()
         if target != root and root not in target.parents:
-            raise ModelLoadError(
-                f"external data path {location!r} of tensor {tensor.name!r} leaves the model's folder"
-            )
+            raise ModelLoadError(f"external data path {location!r} of tensor {tensor.name!r} leaves the model's folder")
         if not target.is_file():
-            raise ModelLoadError(
-                f"external data file missing: {location!r} (tensor {tensor.name!r}) next to the model"
-            )
+            raise ModelLoadError(f"external data file missing: {location!r} (tensor {tensor.name!r}) next to the model")
         size = target.stat().st_size
         offset = int(info.offset or 0)
         length = info.length
         if offset > size or (length is not None and offset + int(length) > size):
-            raise ModelLoadError(
-                f"external data file {location!r} is shorter than tensor {tensor.name!r} needs"
-            )
+            raise ModelLoadError(f"external data file {location!r} is shorter than tensor {tensor.name!r} needs")
 
 
 def parse_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, bytes | None]:
@@ -93,9 +87,7 @@ def parse_model_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, bytes | 
     try:
         model.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"not a valid ONNX model (truncated or not protobuf): {p}: {first_line(exc)}"
-        ) from None
+        raise ModelLoadError(f"not a valid ONNX model (truncated or not protobuf): {p}: {first_line(exc)}") from None
     _require_graph(model, str(p))
     if not any(external_data_helper.uses_external_data(t) for t in _all_tensors(model.graph)):
         return model, data

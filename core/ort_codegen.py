@@ -38,7 +38,11 @@ class Segment:
 
 def has_subgraphs(graph: Graph) -> bool:
     """Control-flow nodes (If/Loop/Scan) read outer-scope tensors the cutting does not track."""
-    return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in graph.nodes for a in n.proto.attribute)
+    return any(
+        a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+        for n in graph.nodes
+        for a in n.proto.attribute
+    )
 
 
 def node_proto(node: Node) -> onnx.NodeProto:
@@ -61,7 +65,9 @@ def segment_model(graph: Graph, nodes: list[Node], inputs: list[str], outputs: l
         info = graph.info(t)
         return helper.make_tensor_value_info(t, info.elem_type, list(info.shape) if info.shape is not None else None)
 
-    g = helper.make_graph([node_proto(n) for n in nodes], name, [vi(t) for t in inputs], [vi(t) for t in outputs], inits)
+    g = helper.make_graph(
+        [node_proto(n) for n in nodes], name, [vi(t) for t in inputs], [vi(t) for t in outputs], inits
+    )
     opsets = [helper.make_opsetid(d, v) for d, v in graph.opsets.items()]
     model = helper.make_model(g, opset_imports=opsets, producer_name="ramiel-tui")
     model.ir_version = helper.find_min_ir_version_for(opsets, ignore_unknown=True)
@@ -239,7 +245,9 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
                 lines.append(f"{namer(item)} = X.input({item!r})  # graph input, in shared memory")
             elif kind == "wait":
                 src = g.producer(item)
-                lines.append(f"{namer(item)} = X.wait({item!r})  # wait for worker {cross[item].producer} ({comment_text(src.name)})")
+                lines.append(
+                    f"{namer(item)} = X.wait({item!r})  # wait for worker {cross[item].producer} ({comment_text(src.name)})"
+                )
             elif kind == "send":
                 to = ", ".join(str(c) for c in cross[item].consumers)
                 lines.append(f"X.send({item!r}, {namer(item)})  # to worker {to}, {cross[item].nbytes:,} bytes")
@@ -289,7 +297,10 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
     out += [f"    {name!r}: ({s.inputs!r}, {s.outputs!r})," for name, s in [*segments.items(), (whole.name, whole)]]
     out.append("}")
     out += ["", "# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)"]
-    out += [f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})" for c in cross.values()]
+    out += [
+        f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})"
+        for c in cross.values()
+    ]
     if not cross:
         out.append("#   none")
     out += bodies
@@ -305,7 +316,10 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
         cross=list(cross.values()),
         worker_weights=worker_weights,
         worker_inputs=worker_inputs,
-        output_worker={t: (None if g.producer(t) is None else plan.cluster_worker[_cluster_of(plan)[g.producer(t).name]]) for t in g.outputs},
+        output_worker={
+            t: (None if g.producer(t) is None else plan.cluster_worker[_cluster_of(plan)[g.producer(t).name]])
+            for t in g.outputs
+        },
         clusters_of_worker=clusters_of_worker,
         channels_last=False,
         backend="ort",

@@ -99,7 +99,9 @@ def cross_tensors(plan: Plan, order: list[str]) -> dict[str, CrossTensor]:
                 info = g.info(t)
                 old = cross.get(t)
                 consumers = tuple(sorted(set(old.consumers if old else ()) | {worker_of[name]}))
-                cross[t] = CrossTensor(t, pw, consumers, _static(info.shape), np.dtype(info.dtype or np.float32).name, info.nbytes or 0)
+                cross[t] = CrossTensor(
+                    t, pw, consumers, _static(info.shape), np.dtype(info.dtype or np.float32).name, info.nbytes or 0
+                )
     return cross
 
 
@@ -155,7 +157,9 @@ def generate_parallel(
                     have.add(t)
                 elif t in cross:
                     src = g.producer(t)
-                    pre.append(f"{w.namer(t)} = X.wait({t!r})  # wait for worker {cross[t].producer} ({comment_text(src.name)})")
+                    pre.append(
+                        f"{w.namer(t)} = X.wait({t!r})  # wait for worker {cross[t].producer} ({comment_text(src.name)})"
+                    )
                     have.add(t)
             before[node.name] = pre
             post: list[str] = []
@@ -196,7 +200,10 @@ def generate_parallel(
         "the same nodes in one process. Weights: the .safetensors file beside this one."
     )
     exchange = ["", "# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)"]
-    exchange += [f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})" for c in cross.values()]
+    exchange += [
+        f"#   {comment_text(c.name)}: {c.producer} -> {', '.join(map(str, c.consumers))} ({c.nbytes:,})"
+        for c in cross.values()
+    ]
     if not cross:
         exchange.append("#   none")
     lines = w.module_header(doc, source_model, exchange)

@@ -140,7 +140,11 @@ def choose_backend(
     torch_cost = costs_for(graph, PlanOptions(**{**options.__dict__, "backend": "torch"}), machine, model)
     t, o = sum(torch_cost.node_us.values()), sum(ort_cost.node_us.values())
     if o < t:
-        return "ort", ort_cost, f"onnxruntime backend: {o / 1e3:.2f} ms of work against {t / 1e3:.2f} ms for the torch code"
+        return (
+            "ort",
+            ort_cost,
+            f"onnxruntime backend: {o / 1e3:.2f} ms of work against {t / 1e3:.2f} ms for the torch code",
+        )
     return "torch", torch_cost, f"torch backend: {t / 1e3:.2f} ms of work against {o / 1e3:.2f} ms for onnxruntime"
 
 
@@ -206,7 +210,9 @@ def analyze_graph(graph: Graph, cost: CostModel, options: PlanOptions, timings: 
     index = {n: i for i, n in enumerate(dag.order)}
     clusters = [sorted(c, key=index.__getitem__) for c in clusters]
     speedup = cp.work / schedule.makespan if schedule.makespan > 0 else 1.0
-    timings.update({"clustering": t1 - t0, "merging": t2 - t1, "cloning": t3 - t2, "schedule": time.perf_counter() - t3})
+    timings.update(
+        {"clustering": t1 - t0, "merging": t2 - t1, "cloning": t3 - t2, "schedule": time.perf_counter() - t3}
+    )
     return Plan(
         options=options,
         base_graph=base_graph,
@@ -225,7 +231,10 @@ def analyze_graph(graph: Graph, cost: CostModel, options: PlanOptions, timings: 
 
 
 def analyze(
-    model: onnx.ModelProto, options: PlanOptions = PlanOptions(), cost: CostModel | None = None, source: str | None = None
+    model: onnx.ModelProto,
+    options: PlanOptions = PlanOptions(),
+    cost: CostModel | None = None,
+    source: str | None = None,
 ) -> Plan:
     """Full analysis of a checked model (from :func:`core.onnx_io.load_model`); ``source``: its file."""
     timings: dict[str, float] = {}

@@ -47,18 +47,39 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 @app.command()
 def run_cli(
     model: Annotated[Path | None, typer.Argument(help="ONNX model file")] = None,
-    report: Annotated[bool, typer.Option("--report", help="print a headless report instead of opening the app")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="print a headless report instead of opening the app")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="report format")] = Format.text,
-    emit: Annotated[Path | None, typer.Option("--emit", help="write the generated Python module and weights here")] = None,
+    emit: Annotated[
+        Path | None, typer.Option("--emit", help="write the generated Python module and weights here")
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="worker processes")] = 2,
     batch: Annotated[int, typer.Option("--batch", min=1, max=4096, help="samples per inference (hyperclustering)")] = 1,
-    no_cp_dce: Annotated[bool, typer.Option("--no-cp-dce", help="skip constant propagation and dead-code elimination")] = False,
+    no_cp_dce: Annotated[
+        bool, typer.Option("--no-cp-dce", help="skip constant propagation and dead-code elimination")
+    ] = False,
     no_cloning: Annotated[bool, typer.Option("--no-cloning", help="skip cloning of cheap shared nodes")] = False,
     no_merging: Annotated[bool, typer.Option("--no-merging", help="keep the linear clusters unmerged")] = False,
-    cost: Annotated[CostChoice, typer.Option("--cost", help="cost source: measured (time the generated code), ort (ONNX Runtime profiler) or analytic")] = CostChoice.auto,
-    backend: Annotated[BackendChoice, typer.Option("--backend", help="what computes each cluster: torch (the generated code), ort (ONNX Runtime on ONNX subgraphs) or auto (the faster, measured)")] = BackendChoice.auto,
-    run: Annotated[bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")] = False,
-    repeat: Annotated[int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")] = 20,
+    cost: Annotated[
+        CostChoice,
+        typer.Option(
+            "--cost", help="cost source: measured (time the generated code), ort (ONNX Runtime profiler) or analytic"
+        ),
+    ] = CostChoice.auto,
+    backend: Annotated[
+        BackendChoice,
+        typer.Option(
+            "--backend",
+            help="what computes each cluster: torch (the generated code), ort (ONNX Runtime on ONNX subgraphs) or auto (the faster, measured)",
+        ),
+    ] = BackendChoice.auto,
+    run: Annotated[
+        bool, typer.Option("--run", help="with --report: also execute, serial vs parallel vs ONNX Runtime")
+    ] = False,
+    repeat: Annotated[
+        int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")
+    ] = 20,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
     if not report and emit is None:  # the app: before any compiler import, so that it paints at once
@@ -85,7 +106,9 @@ def run_cli(
             typer.echo(f"wrote {path} and {path.with_suffix('.safetensors')}", err=report)
             from core.parallel_codegen import generate_parallel
 
-            pm = generate_parallel(compiled.plan, source_model=os.path.abspath(compiled.source), backend=compiled.plan.backend)
+            pm = generate_parallel(
+                compiled.plan, source_model=os.path.abspath(compiled.source), backend=compiled.plan.backend
+            )
             ppath = pm.write(emit, compiled.module_name + "_parallel")
             typer.echo(f"wrote {ppath} (the {compiled.plan.backend} plan, one function per worker)", err=report)
         if report:
@@ -142,7 +165,9 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001  (last resort: one line, no traceback)
-        typer.echo(f"ramiel-tui: internal error: {type(exc).__name__}: {exc} (set RAMIEL_DEBUG=1 for a traceback)", err=True)
+        typer.echo(
+            f"ramiel-tui: internal error: {type(exc).__name__}: {exc} (set RAMIEL_DEBUG=1 for a traceback)", err=True
+        )
         sys.exit(1)
 
 

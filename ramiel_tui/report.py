@@ -31,7 +31,11 @@ def _clusters(plan, clusters: list[list[str]], detail: bool) -> list[dict[str, A
     out = []
     sched, cost, cp, g = plan.schedule, plan.cost, plan.cp, plan.graph
     for i, nodes in enumerate(clusters):
-        entry: dict[str, Any] = {"index": i, "size": len(nodes), "work_us": _r(sum(cost.node_us.get(n, 0.0) for n in nodes))}
+        entry: dict[str, Any] = {
+            "index": i,
+            "size": len(nodes),
+            "work_us": _r(sum(cost.node_us.get(n, 0.0) for n in nodes)),
+        }
         if detail:
             entry["worker"] = plan.cluster_worker[i]
             entry["start_us"] = _r(min(sched.start[n] for n in nodes))
@@ -83,7 +87,13 @@ def build_report(c: Compiled) -> dict[str, Any]:
             "name": "cloning",
             "enabled": o.cloning,
             "clones": [
-                {"original": k.original, "clone": k.name, "cluster": k.cluster, "cost_us": _r(k.cost_us), "saved_us": _r(k.saved_us)}
+                {
+                    "original": k.original,
+                    "clone": k.name,
+                    "cluster": k.cluster,
+                    "cost_us": _r(k.cost_us),
+                    "saved_us": _r(k.saved_us),
+                }
                 for k in plan.clones
             ],
         },
@@ -115,8 +125,16 @@ def build_report(c: Compiled) -> dict[str, Any]:
             "inputs": [_tensor_entry(c, t) for t in g0.inputs],
             "outputs": [_tensor_entry(c, t) for t in g0.outputs],
         },
-        "options": {"workers": o.workers, "batch": o.batch, "cp_dce": o.cp_dce, "cloning": o.cloning,
-                    "merging": o.merging, "cost": o.cost, "backend": o.backend, "threshold": o.threshold},  # fmt: skip
+        "options": {
+            "workers": o.workers,
+            "batch": o.batch,
+            "cp_dce": o.cp_dce,
+            "cloning": o.cloning,
+            "merging": o.merging,
+            "cost": o.cost,
+            "backend": o.backend,
+            "threshold": o.threshold,
+        },  # fmt: skip
         "backend": {"name": plan.backend, "reason": plan.backend_reason},
         "passes": passes,
         "cost": {
@@ -207,10 +225,13 @@ def pass_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         elif p["name"] == "linear_clustering":
             what = f"{p['clusters']} linear clusters"
         elif p["name"] == "merging":
-            what = f"{p['clusters_before']} → {p['clusters_after_span_merging']} (spans) → {p['clusters_after']} clusters"
+            what = (
+                f"{p['clusters_before']} → {p['clusters_after_span_merging']} (spans) → {p['clusters_after']} clusters"
+            )
         elif p["name"] == "cloning":
             what = f"{len(p['clones'])} clones" + "".join(
-                f"; {k['original']} into cluster {k['cluster']} ({k['cost_us']} µs, saves {k['saved_us']} µs)" for k in p["clones"][:3]
+                f"; {k['original']} into cluster {k['cluster']} ({k['cost_us']} µs, saves {k['saved_us']} µs)"
+                for k in p["clones"][:3]
             )
         else:
             what = (f"batch {p['batch']}: {p['variant']} ({', '.join(f'{k} {_ms(v)}' for k, v in p['makespans_us'].items())})"
@@ -246,7 +267,12 @@ def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("parallel" if r["mode"] == "parallel" else "sequential fallback", fmt(r["parallel_ms"])),
     ]
     rows += [(f"onnxruntime {k}", fmt(v)) for k, v in r["onnxruntime_ms"].items()]
-    rows.append(("speedup vs own serial", f"{r['speedup_vs_serial']:.2f}x (predicted makespan {r['predicted_makespan_ms']:.2f} ms)"))
+    rows.append(
+        (
+            "speedup vs own serial",
+            f"{r['speedup_vs_serial']:.2f}x (predicted makespan {r['predicted_makespan_ms']:.2f} ms)",
+        )
+    )
     if r.get("ratio_to_best_onnxruntime") is not None:
         rows.append(("time / best onnxruntime", f"{r['ratio_to_best_onnxruntime']:.2f}"))
     rows += [(f"max abs diff {k} vs onnxruntime", f"{v:.3g}") for k, v in r["max_abs_diff_vs_onnxruntime"].items()]

@@ -23,7 +23,11 @@ class Series:
 
     def summary(self) -> dict[str, float]:
         s = self.samples_ms
-        return {"median": round(self.median, 3), "min": round(min(s), 3), "max": round(max(s), 3), "runs": len(s)} if s else {}
+        return (
+            {"median": round(self.median, 3), "min": round(min(s), 3), "max": round(max(s), 3), "runs": len(s)}
+            if s
+            else {}
+        )
 
 
 @dataclass

@@ -143,7 +143,9 @@ class WorkerPool:
                 self.broken = f"workers did not finish {phase} within {timeout_s:.0f} s"
                 raise WorkerDiedError(self.broken)
 
-    def run(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> tuple[dict[str, np.ndarray], list[WorkerTiming]]:
+    def run(
+        self, inputs: dict[str, np.ndarray], outputs: list[str]
+    ) -> tuple[dict[str, np.ndarray], list[WorkerTiming]]:
         if self.closed or self.broken:
             raise WorkerDiedError(f"the worker pool is not usable: {self.broken or 'closed'}")
         arena = self.arena

@@ -116,7 +116,8 @@ class ParallelSession:
 
             ensure_profile()  # hand-off cost measured once per machine, then cached
         self.compiled = compiled or compile_model(
-            model, PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost, backend=backend)
+            model,
+            PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost, backend=backend),
         )
         self.plan = self.compiled.plan
         self.workers = workers
@@ -129,11 +130,15 @@ class ParallelSession:
         self._outputs = [(t, g.info(t)) for t in g.outputs]
         for name, info in self._inputs + self._outputs:
             if not info.is_static:
-                raise InputFeedError(f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes")
+                raise InputFeedError(
+                    f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes"
+                )
         if not self.parallel:  # one worker runs every cluster, with the whole thread budget
             self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
         self.backend = self.plan.backend
-        self.module: ParallelModule = generate_parallel(self.plan, source_model=self.compiled.source, backend=self.backend)
+        self.module: ParallelModule = generate_parallel(
+            self.plan, source_model=self.compiled.source, backend=self.backend
+        )
         self._tmp = tempfile.mkdtemp(prefix="ramiel-")
         self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
         if compiled is None:
@@ -156,10 +161,14 @@ class ParallelSession:
 
     # -- ONNX Runtime's API -------------------------------------------------------------------
     def get_inputs(self) -> list[NodeArg]:
-        return [NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._inputs]
+        return [
+            NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._inputs
+        ]
 
     def get_outputs(self) -> list[NodeArg]:
-        return [NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._outputs]
+        return [
+            NodeArg(n, list(i.shape or ()), ONNX_TYPE_NAMES.get(str(i.dtype), str(i.dtype))) for n, i in self._outputs
+        ]
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
         arrays = self._check_feeds(feeds)
@@ -248,7 +257,6 @@ class ParallelSession:
             c.model = None  # measure() reads the file
         gc.collect()
 
-
     def _layout_for(self) -> tuple[Layout, dict, dict, int]:
         pm = self.module
         g = self.plan.graph
@@ -261,7 +269,9 @@ class ParallelSession:
             if pm.output_worker.get(name) is not None:
                 tensors[name] = (tuple(info.shape), np.dtype(info.dtype).name)
         for name in list(tensors):
-            if not all(isinstance(d, int) for d in tensors[name][0]) or (name in g.tensors and not g.info(name).is_static):
+            if not all(isinstance(d, int) for d in tensors[name][0]) or (
+                name in g.tensors and not g.info(name).is_static
+            ):
                 raise InputFeedError(f"tensor {name!r} has no static shape: ParallelSession needs static shapes")
         share, self._copy_on_wait = share_slots(self.plan, pm)
         layout = plan_layout(pm.workers, tensors, share, channels_last=bool(pm.channels_last))

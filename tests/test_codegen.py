@@ -36,7 +36,12 @@ def test_branches_and_shared_initializer():
         helper.make_node("MaxPool", ["a_r"], ["b3"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
         helper.make_node("Concat", ["b1", "b2", "b3"], ["y"], axis=1),
     ]
-    model = make_model(nodes, [vi("x", shape=[1, 3, 10, 10])], [vi("y", shape=[1, 12, 10, 10])], [init("w1", w(4, 3, 3, 3)), init("w2", w(4, 4, 3, 3))])
+    model = make_model(
+        nodes,
+        [vi("x", shape=[1, 3, 10, 10])],
+        [vi("y", shape=[1, 12, 10, 10])],
+        [init("w1", w(4, 3, 3, 3)), init("w2", w(4, 4, 3, 3))],
+    )
     check_against_ort(model)
 
 
@@ -60,7 +65,9 @@ def test_split_with_several_outputs_and_output_consumed_inside():
 
 def test_two_inputs_two_outputs_and_input_passed_straight_to_output():
     nodes = [helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("Tanh", ["s"], ["t"])]
-    model = make_model(nodes, [vi("a", shape=[3, 4]), vi("b", shape=[4])], [vi("t", shape=[3, 4]), vi("a", shape=[3, 4])])
+    model = make_model(
+        nodes, [vi("a", shape=[3, 4]), vi("b", shape=[4])], [vi("t", shape=[3, 4]), vi("a", shape=[3, 4])]
+    )
     outs = check_against_ort(model, [w(3, 4), w(4)])
     assert len(outs) == 2
 
@@ -109,9 +116,21 @@ def test_hostile_names_become_safe_identifiers():
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "system"]
     assert not calls
     top_imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert {a.name for n in top_imports for a in n.names} == {"json", "math", "os", "sys", "numpy", "torch", "torch.nn.functional"}
+    assert {a.name for n in top_imports for a in n.names} == {
+        "json",
+        "math",
+        "os",
+        "sys",
+        "numpy",
+        "torch",
+        "torch.nn.functional",
+    }
     # the name survives only inside comments and string literals, one line each
-    assert all(line.lstrip().startswith("#") or repr(HOSTILE) in line for line in gen.source.splitlines() if "os.system" in line)
+    assert all(
+        line.lstrip().startswith("#") or repr(HOSTILE) in line
+        for line in gen.source.splitlines()
+        if "os.system" in line
+    )
     check_against_ort(hostile_model(), [w(2)])
 
 
@@ -128,7 +147,9 @@ def test_emitted_module_runs_alone_and_matches_ort(tmp_path):
         helper.make_node("Conv", ["input", "w"], ["c"], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c"], ["logits"]),
     ]
-    model = make_model(nodes, [vi("input", shape=[1, 3, 8, 8])], [vi("logits", shape=[1, 4, 8, 8])], [init("w", w(4, 3, 3, 3))])
+    model = make_model(
+        nodes, [vi("input", shape=[1, 3, 8, 8])], [vi("logits", shape=[1, 4, 8, 8])], [init("w", w(4, 3, 3, 3))]
+    )
     src = tmp_path / "tiny.onnx"
     onnx.save(model, src)
     out = tmp_path / "out"
@@ -154,7 +175,9 @@ def test_emitted_module_runs_alone_and_matches_ort(tmp_path):
 
 @pytest.mark.parametrize("opset", [9, 13, 17])
 def test_emit_twice_into_same_folder_is_stable(tmp_path, opset):
-    model = make_model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", shape=[2])], [vi("y", shape=[2])], opset=opset)
+    model = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", shape=[2])], [vi("y", shape=[2])], opset=opset
+    )
     g = Graph.from_model(load_model(model))
     assert generate_serial(g).source == generate_serial(g).source
 
@@ -172,7 +195,9 @@ def test_emitted_sample_module_runs_alone(tmp_path, name):
     run = subprocess.run([sys.executable, str(tmp_path / f"{name}.py"), "--check"], capture_output=True, text=True,
                          cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    diffs = [float(line.split("max_abs_diff_vs_onnxruntime=")[1]) for line in run.stdout.splitlines() if "max_abs" in line]
+    diffs = [
+        float(line.split("max_abs_diff_vs_onnxruntime=")[1]) for line in run.stdout.splitlines() if "max_abs" in line
+    ]
     assert diffs and max(diffs) < 1e-4, run.stdout
 
 

@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def relu_model(name="relu") -> onnx.ModelProto:
-    return make_model([helper.make_node("Relu", ["x"], ["y"], name=name)], [vi("x", shape=[2, 3])], [vi("y", shape=[2, 3])])
+    return make_model(
+        [helper.make_node("Relu", ["x"], ["y"], name=name)], [vi("x", shape=[2, 3])], [vi("y", shape=[2, 3])]
+    )
 
 
 def weighted_model() -> onnx.ModelProto:
@@ -93,13 +95,17 @@ def test_cli_bad_input_one_line_exit_2(bad_files, target, needle):
 
 
 def test_checker_failure_names_the_node(tmp_path):
-    model = make_model([helper.make_node("Relu", ["x"], ["y"], name="bad_relu", foo=1)], [vi("x", shape=[2])], [vi("y", shape=[2])])
+    model = make_model(
+        [helper.make_node("Relu", ["x"], ["y"], name="bad_relu", foo=1)], [vi("x", shape=[2])], [vi("y", shape=[2])]
+    )
     with pytest.raises(ModelLoadError, match="bad_relu"):
         load_model(model)
 
 
 def test_unknown_default_domain_op_is_unsupported_and_named(tmp_path):
-    model = make_model([helper.make_node("NoSuchOp", ["x"], ["y"], name="weird")], [vi("x", shape=[2])], [vi("y", shape=[2])])
+    model = make_model(
+        [helper.make_node("NoSuchOp", ["x"], ["y"], name="weird")], [vi("x", shape=[2])], [vi("y", shape=[2])]
+    )
     with pytest.raises(UnsupportedOpError, match="'NoSuchOp'.*'weird'"):
         load_model(model)
     path = tmp_path / "weird.onnx"
@@ -110,7 +116,11 @@ def test_unknown_default_domain_op_is_unsupported_and_named(tmp_path):
 def test_custom_domain_op_is_refused_with_node_name(tmp_path):
     from core.codegen import generate_serial
 
-    model = make_model([helper.make_node("Frob", ["x"], ["y"], name="frob1", domain="com.example")], [vi("x", shape=[2])], [vi("y", shape=[2])])
+    model = make_model(
+        [helper.make_node("Frob", ["x"], ["y"], name="frob1", domain="com.example")],
+        [vi("x", shape=[2])],
+        [vi("y", shape=[2])],
+    )
     model.opset_import.append(helper.make_opsetid("com.example", 1))
     graph = Graph.from_model(load_model(model))
     with pytest.raises(UnsupportedOpError, match="'Frob'.*'frob1'"):
@@ -124,7 +134,9 @@ def test_custom_domain_op_is_refused_with_node_name(tmp_path):
 def save_external(model: onnx.ModelProto, folder: Path, location: str = "weights.bin") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.onnx"
-    onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location, size_threshold=0)
+    onnx.save(
+        model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location, size_threshold=0
+    )
     return path
 
 

@@ -30,9 +30,7 @@ IN_SCOPE = in_scope_names()
 KNOWN = known_failures()
 
 
-PARAMS = [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n for n in IN_SCOPE
-]
+PARAMS = [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n for n in IN_SCOPE]
 
 
 @pytest.mark.parametrize("name", PARAMS)

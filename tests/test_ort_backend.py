@@ -25,8 +25,9 @@ def worker_maps(pid: int) -> str:
         return f.read()
 
 
+@pytest.mark.usefixtures("no_leaks")
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
-def test_ort_backend_matches_onnxruntime(path, no_leaks):
+def test_ort_backend_matches_onnxruntime(path):
     with ParallelSession(path, workers=2, cost="analytic", backend="ort", force_parallel=True) as sess:
         assert sess.backend == "ort" and sess.module.backend == "ort"
         check(sess, path)
@@ -79,7 +80,8 @@ def test_auto_backend_picks_the_cheaper_measured_kernels():
     assert "ms of work against" in c.plan.backend_reason
 
 
-def test_sequential_fallback_with_ort_backend_is_one_segment(no_leaks):
+@pytest.mark.usefixtures("no_leaks")
+def test_sequential_fallback_with_ort_backend_is_one_segment():
     path = ROOT / "sample_models" / "chain_mini.onnx"
     with ParallelSession(path, workers=2, cost="analytic", backend="ort") as sess:
         assert not sess.parallel and list(sess.module.worker_weights) == [0]
@@ -87,7 +89,8 @@ def test_sequential_fallback_with_ort_backend_is_one_segment(no_leaks):
         check(sess, path)
 
 
-def test_serial_run_is_the_whole_graph_in_one_session(no_leaks):
+@pytest.mark.usefixtures("no_leaks")
+def test_serial_run_is_the_whole_graph_in_one_session():
     path = ROOT / "sample_models" / "detector_mini.onnx"
     from core.verify import allclose, ort_session
     from tests.test_runtime import feeds_for
@@ -97,5 +100,3 @@ def test_serial_run_is_the_whole_graph_in_one_session(no_leaks):
         ref = ort_session(str(path)).run(None, feeds)
         for a, b in zip(sess.run_serial(feeds), ref):
             assert allclose(a, b)
-
-

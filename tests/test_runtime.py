@@ -85,7 +85,9 @@ def test_two_workers_match_onnxruntime(path, no_leaks):
     assert not any(alive(p) for p in pids)
 
 
-@pytest.mark.parametrize("toggles", list(itertools.product([True, False], repeat=3)), ids=lambda t: "cp{:d}-clone{:d}-merge{:d}".format(*t))
+@pytest.mark.parametrize(
+    "toggles", list(itertools.product([True, False], repeat=3)), ids=lambda t: "cp{:d}-clone{:d}-merge{:d}".format(*t)
+)
 def test_every_pass_combination_matches_onnxruntime(toggles, no_leaks):
     cp_dce, cloning, merging = toggles
     path = ROOT / "sample_models" / "nasnet_cell_mini.onnx"
@@ -109,7 +111,9 @@ def test_sequential_fallback_runs_on_one_worker_with_the_faster_thread_count(no_
 
 @pytest.fixture(scope="module")
 def session():
-    with ParallelSession(ROOT / "sample_models" / "detector_mini.onnx", workers=2, cost="analytic", force_parallel=True) as s:
+    with ParallelSession(
+        ROOT / "sample_models" / "detector_mini.onnx", workers=2, cost="analytic", force_parallel=True
+    ) as s:
         yield s
 
 

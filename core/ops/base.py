@@ -38,7 +38,9 @@ def torch_dtype(elem_type: int, where: str = "") -> str:
     try:
         return TORCH_DTYPES[elem_type]
     except KeyError:
-        name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() else elem_type
+        name = (
+            onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() else elem_type
+        )
         raise UnsupportedOpError(f"element type {name} has no torch equivalent{where}") from None
 
 

@@ -90,9 +90,11 @@ def _best_merge(
     dag = _with_order(dag, order_by_schedule(dag, sched))
     index = {n: i for i, n in enumerate(dag.order)}
     best: tuple[float, float, Clusters] | None = None
-    pairs = _candidates(clusters, sched, limit) if len(clusters) > limit + 1 else [
-        (i, j) for i in range(len(clusters)) for j in range(i + 1, len(clusters))
-    ]
+    pairs = (
+        _candidates(clusters, sched, limit)
+        if len(clusters) > limit + 1
+        else [(i, j) for i in range(len(clusters)) for j in range(i + 1, len(clusters))]
+    )
     for i, j in pairs:
         merged = [c for k, c in enumerate(clusters) if k not in (i, j)]
         merged.append(_join(index, clusters[i], clusters[j]))
