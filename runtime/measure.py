@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from core.verify import max_abs_diff, ort_session, random_feeds
 from runtime.pool import WorkerTiming
 from runtime.session import ParallelSession, cpu_budget
@@ -58,14 +60,20 @@ def measure(
     cancelled: Callable[[], bool] | None = None,
 ) -> Measurement:
     """``repeats`` rounds of: serial (one thread, this process), parallel (the session), ORT."""
-    g = sess.plan.graph
-    feeds = dict(zip(g.inputs, random_feeds(g)))
+    g = sess.compiled.plan.graph  # the batch-1 graph
+    samples = [dict(zip(g.inputs, random_feeds(g, seed=s))) for s in range(sess.batch)]
+    feeds = {t: np.concatenate([x[t] for x in samples]) for t in g.inputs} if sess.batch > 1 else samples[0]
     model = sess.compiled.source or sess.compiled.model
     ort_sessions = {}
     if with_ort:
         p = cpu_budget()
         ort_sessions = {"intra=1": ort_session(model, threads=1), f"intra={p}": ort_session(model, threads=p)}
-    reference = next(iter(ort_sessions.values())).run(None, feeds) if ort_sessions else None
+
+    def ort_run(s) -> list:  # a batch-1 model: ONNX Runtime runs the samples one after another
+        outs = [s.run(None, x) for x in samples]
+        return [np.concatenate(parts) for parts in zip(*outs)] if len(outs) > 1 else outs[0]
+
+    reference = ort_run(next(iter(ort_sessions.values()))) if ort_sessions else None
     ours = sess.run(None, feeds)  # warm-up, and the output check
     sess.run_serial(feeds)
     diffs = {}
@@ -74,14 +82,14 @@ def measure(
     serial, parallel = Series(), Series()
     ort = {k: Series() for k in ort_sessions}
     for s in ort_sessions.values():
-        s.run(None, feeds)
+        ort_run(s)
     for i in range(repeats):
         if cancelled is not None and cancelled():
             break
         serial.samples_ms.append(_time(lambda: sess.run_serial(feeds, threads=1)))
         parallel.samples_ms.append(_time(lambda: sess.run(None, feeds)))
         for k, s in ort_sessions.items():
-            ort[k].samples_ms.append(_time(lambda s=s: s.run(None, feeds)))
+            ort[k].samples_ms.append(_time(lambda s=s: ort_run(s)))
         if progress is not None:
             progress(i + 1, repeats)
     workers = sess.last_run_timings.workers if sess.last_run_timings else []

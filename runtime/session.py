@@ -105,6 +105,7 @@ class ParallelSession:
         merging: bool = True,
         cost: str = "auto",
         backend: str = "auto",
+        batch: int = 1,
         threads_per_worker: int | None = None,
         force_parallel: bool = False,
         compiled: Compiled | None = None,
@@ -117,10 +118,19 @@ class ParallelSession:
             ensure_profile()  # hand-off cost measured once per machine, then cached
         self.compiled = compiled or compile_model(
             model,
-            PlanOptions(workers=workers, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost, backend=backend),
+            PlanOptions(
+                workers=workers,
+                cp_dce=cp_dce,
+                cloning=cloning,
+                merging=merging,
+                cost=cost,
+                backend=backend,
+                batch=batch,
+            ),  # fmt: skip
         )
         self.plan = self.compiled.plan
         self.workers = workers
+        self.batch = self.plan.options.batch if self.plan.hyper is not None else 1
         self.parallel = (self.plan.decision.parallel or force_parallel) and workers > 1 and len(self.plan.clusters) > 1
         self.decision = self.plan.decision
         g = self.plan.graph
@@ -133,6 +143,10 @@ class ParallelSession:
                 raise InputFeedError(
                     f"tensor {name!r} has shape {info.shape_str()}: ParallelSession needs static shapes"
                 )
+        if self.batch > 1:
+            self._batch_plan(force_parallel)
+        self._slot_inputs = [(t, self.plan.graph.info(t)) for t in self.plan.graph.inputs]
+        self._slot_outputs = [(t, self.plan.graph.info(t)) for t in self.plan.graph.outputs]
         if not self.parallel:  # one worker runs every cluster, with the whole thread budget
             self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
         self.backend = self.plan.backend
@@ -171,7 +185,7 @@ class ParallelSession:
         ]
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
-        arrays = self._check_feeds(feeds)
+        arrays = self._split(self._check_feeds(feeds))
         names = self._check_outputs(output_names)
         if self._pool is None or self._pool.closed:
             self._start_pool()  # a previous run failed: start afresh
@@ -180,25 +194,63 @@ class ParallelSession:
         result, timings = self._pool.run({k: v for k, v in arrays.items() if k in self._layout.slots}, produced)
         self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, timings)
         g = self.plan.graph
-        out = []
-        for n in names:
+        out = {}
+        for n, _ in self._slot_outputs:
             if n in result:
-                out.append(result[n])
+                out[n] = result[n]
             elif n in arrays:
-                out.append(arrays[n].copy())
+                out[n] = arrays[n].copy()
             else:
-                out.append(np.array(g.initializers[n]))
-        return out
+                out[n] = np.array(g.initializers[n])
+        return self._join(out, names)
+
+    # -- batch > 1: B copies of the batch-1 plan, hyperclustered --------------------------------
+    def _batch_plan(self, force_parallel: bool) -> None:
+        from core.passes.hypercluster import batched_plan
+        from core.plan import Decision
+
+        b, hyper = self.batch, self.plan.hyper
+        for name, info in self._inputs + self._outputs:
+            if not info.shape or info.shape[0] != 1:
+                raise InputFeedError(
+                    f"batch {b} needs a batch-1 model (first dimension 1); tensor {name!r} has shape {info.shape_str()}"
+                )
+        self.parallel = (hyper.predicted_speedup >= self.plan.options.threshold or force_parallel) and self.workers > 1
+        self.decision = Decision(
+            self.parallel,
+            f"batch {b}: hyperclusters ({hyper.variant}) predict {hyper.predicted_speedup:.2f}x at {self.workers} workers",
+        )
+        self._inputs = [(t, dataclasses.replace(i, shape=(b, *i.shape[1:]))) for t, i in self._inputs]
+        self._outputs = [(t, dataclasses.replace(i, shape=(b, *i.shape[1:]))) for t, i in self._outputs]
+        self.plan = batched_plan(self.plan)
+
+    def _split(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """User feeds → the slots of the plan's inputs (one per sample when batch > 1)."""
+        if self.batch == 1:
+            return arrays
+        from core.passes.hypercluster import sample_name
+
+        return {sample_name(k, s): v[s : s + 1] for k, v in arrays.items() for s in range(self.batch)}
+
+    def _join(self, out: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+        if self.batch == 1:
+            return [out[n] for n in names]
+        from core.passes.hypercluster import sample_name
+
+        return [np.concatenate([out[sample_name(n, s)] for s in range(self.batch)]) for n in names]
 
     def run_serial(self, feeds: dict[str, np.ndarray], threads: int = 1) -> list[np.ndarray]:
         """The same generated code, all nodes in this process (the serial baseline)."""
-        args = [feeds[n] for n, _ in self._inputs]
+        split = self._split(feeds)
+        args = [split[n] for n, _ in self._slot_inputs]
+        names = [n for n, _ in self._outputs]
         if self.module.backend == "ort":  # the whole graph in one onnxruntime session
             if self._serial_mod is None or self._serial_threads != threads:
                 self._serial_mod = self._serial_mod or import_generated(self.module_path, "ramiel_serial_plan")
                 self._serial_weights = self._serial_mod.load_weights(names=["all"], threads=threads)
                 self._serial_threads = threads
-            return [np.asarray(o).copy() for o in self._serial_mod.run_serial(self._serial_weights, *args)]
+            outs = self._serial_mod.run_serial(self._serial_weights, *args)
+            return self._join({n: np.asarray(o).copy() for (n, _), o in zip(self._slot_outputs, outs)}, names)
         import torch
 
         from core.codegen import to_numpy, to_torch
@@ -213,7 +265,7 @@ class ParallelSession:
                 outs = self._serial_mod.run_serial(self._serial_weights, *[to_torch(a) for a in args])
         finally:
             torch.set_num_threads(old)
-        return [to_numpy(o).copy() for o in outs]
+        return self._join({n: to_numpy(o).copy() for (n, _), o in zip(self._slot_outputs, outs)}, names)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -245,7 +297,7 @@ class ParallelSession:
         have little RAM). Constants that are graph outputs stay, for ``run``."""
         import gc
 
-        keep = {n for n, _ in self._outputs}
+        keep = {n for n, _ in self._slot_outputs}
         c = self.compiled
         for graph in {id(x): x for x in (c.input_graph, self.plan.base_graph, self.plan.graph)}.values():
             for name in [k for k in graph.initializers if k not in keep]:
@@ -261,11 +313,11 @@ class ParallelSession:
         pm = self.module
         g = self.plan.graph
         tensors: dict[str, tuple[tuple[int, ...], str]] = {}
-        for name, info in self._inputs:
+        for name, info in self._slot_inputs:
             tensors[name] = (tuple(info.shape), np.dtype(info.dtype).name)
         for c in pm.cross:
             tensors[c.name] = (c.shape, c.dtype)
-        for name, info in self._outputs:
+        for name, info in self._slot_outputs:
             if pm.output_worker.get(name) is not None:
                 tensors[name] = (tuple(info.shape), np.dtype(info.dtype).name)
         for name in list(tensors):

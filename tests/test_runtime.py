@@ -194,3 +194,23 @@ def test_interrupted_caller_leaves_nothing_behind(tmp_path):
     assert "interrupted" in proc.stdout, proc.stderr
     assert not any(alive(int(p)) for p in lines[0].split())
     assert shm_entries() <= before
+
+
+@pytest.mark.parametrize("backend", ["torch", "ort"])
+def test_batch_runs_the_hyperclustered_plan(backend, no_leaks):
+    """Batch 3 of a batch-1 model: B copies of the plan on the hyperclusters' workers; each sample
+    equals ONNX Runtime's result for that sample alone."""
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", backend=backend, batch=3, force_parallel=True) as sess:
+        (arg,) = sess.get_inputs()
+        assert arg.shape[0] == 3 and sess.get_outputs()[0].shape[0] == 3
+        x = np.random.default_rng(1).random(arg.shape, dtype=np.float32)
+        ort = ort_session(str(path))
+        ref = np.concatenate([ort.run(None, {arg.name: x[s : s + 1]})[0] for s in range(3)])
+        (out,) = sess.run(None, {arg.name: x})
+        assert out.shape == ref.shape and allclose(out, ref), f"max abs diff {max_abs_diff(out, ref):.3g}"
+        (ser,) = sess.run_serial({arg.name: x})
+        assert allclose(ser, ref)
+        assert sess.plan.hyper.variant in sess.decision.reason and len(sess.worker_pids) == 2
+        with pytest.raises(InputFeedError, match="shape"):
+            sess.run(None, {arg.name: x[:1]})

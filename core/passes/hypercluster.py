@@ -82,3 +82,49 @@ def hypercluster(plan, batch: int) -> HyperPlan:
     order = sorted(dag.order, key=lambda n: (plan.schedule.start[n], index[n]))  # the batch-1 execution order
     dag = DagCosts(order, dag.cost, dag.preds, dag.succs)
     return hypercluster_dag(dag, node_worker, batch, max(1, plan.options.workers), plan.cost.edge_us)
+
+
+def sample_name(tensor_or_node: str, sample: int) -> str:
+    """The name of a tensor or node in sample ``sample``'s copy of the graph."""
+    return f"{tensor_or_node}#{sample}"
+
+
+def batched_plan(plan):
+    """The batch-B plan as one plan over B renamed copies of the batch-1 graph (weights shared):
+    sample s's copy of cluster c is a cluster on the worker the hyperplan chose, scheduled as
+    the hyperplan simulated. The code generators and the runtime then run it like any plan."""
+    import dataclasses
+
+    from core.graph import Graph
+
+    hyper: HyperPlan = plan.hyper
+    g = plan.graph
+    b = hyper.batch
+
+    def rename(t: str, s: int) -> str:
+        return t if not t or t in g.initializers else sample_name(t, s)
+
+    nodes, tensors = [], dict((k, v) for k, v in g.tensors.items() if k in g.initializers)
+    for s in range(b):
+        for n in g.nodes:
+            nodes.append(dataclasses.replace(n, name=sample_name(n.name, s), inputs=[rename(t, s) for t in n.inputs],
+                                             outputs=[rename(t, s) for t in n.outputs]))  # fmt: skip
+        for t, info in g.tensors.items():
+            if t not in g.initializers:
+                tensors[sample_name(t, s)] = dataclasses.replace(info, name=sample_name(t, s))
+    big = Graph(nodes, tensors, g.initializers, [sample_name(t, s) for s in range(b) for t in g.inputs],
+                [sample_name(t, s) for s in range(b) for t in g.outputs], dict(g.opsets), g.name)  # fmt: skip
+    clusters, cluster_worker = [], []
+    for s in range(b):
+        for c in plan.clusters:
+            clusters.append([sample_name(n, s) for n in c])
+            cluster_worker.append(hyper.worker_of[(s, c[0])])
+    used = sorted(set(cluster_worker))  # workers numbered densely from 0
+    cluster_worker = [used.index(w) for w in cluster_worker]
+    cost = dataclasses.replace(
+        plan.cost,
+        node_us={sample_name(n, s): us for s in range(b) for n, us in plan.cost.node_us.items()},
+        stats={sample_name(n, s): st for s in range(b) for n, st in plan.cost.stats.items()},
+    )
+    return dataclasses.replace(plan, base_graph=big, graph=big, clusters=clusters, cluster_worker=cluster_worker,
+                               schedule=hyper.schedule, cost=cost)  # fmt: skip
