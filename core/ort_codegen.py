@@ -74,8 +74,13 @@ def segment_model(graph: Graph, nodes: list[Node], inputs: list[str], outputs: l
     return model
 
 
-def cut_segments(graph: Graph, wk: int, nodes: list[Node], cross: dict) -> tuple[list[tuple], list[Segment]]:
-    """One worker's program: steps ("input"|"wait"|"run"|"send"|"output", tensor or segment)."""
+def cut_segments(
+    graph: Graph, wk: int, nodes: list[Node], cross: dict, cluster_of: dict[str, int] | None = None
+) -> tuple[list[tuple], list[Segment]]:
+    """One worker's program: steps ("input"|"wait"|"run"|"send"|"output"|"mark", tensor, segment or cluster).
+
+    With ``cluster_of`` (a worker running several clusters), a segment also ends where a cluster does,
+    so that each cluster's start is marked."""
     steps: list[tuple] = []
     segments: list[Segment] = []
     have: set[str] = set()
@@ -88,7 +93,12 @@ def cut_segments(graph: Graph, wk: int, nodes: list[Node], cross: dict) -> tuple
             steps.append(("run", seg))
             current.clear()
 
+    current_cluster = None
     for node in nodes:
+        if cluster_of is not None and cluster_of[node.name] != current_cluster:
+            close()
+            current_cluster = cluster_of[node.name]
+            steps.append(("mark", current_cluster))
         for t in node.present_inputs:
             if t in have or t in graph.initializers:
                 continue
@@ -237,7 +247,8 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
     for i, wk in enumerate(plan.cluster_worker):
         clusters_of_worker.setdefault(wk, []).append(i)
     for wk in range(workers):
-        steps, segs = cut_segments(g, wk, per_worker[wk], cross)
+        multi = len(clusters_of_worker.get(wk, [])) > 1
+        steps, segs = cut_segments(g, wk, per_worker[wk], cross, _cluster_of(plan) if multi else None)
         segments.update((s.name, s) for s in segs)
         lines: list[str] = []
         for kind, item in steps:
@@ -251,6 +262,8 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
             elif kind == "send":
                 to = ", ".join(str(c) for c in cross[item].consumers)
                 lines.append(f"X.send({item!r}, {namer(item)})  # to worker {to}, {cross[item].nbytes:,} bytes")
+            elif kind == "mark":
+                lines.append(f"X.mark({item})  # -- cluster {item} starts --")
             elif kind == "output":
                 lines.append(f"X.output({item!r}, {namer(item)})  # graph output")
             else:

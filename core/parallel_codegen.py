@@ -145,7 +145,7 @@ def generate_parallel(
             pre: list[str] = []
             if multi and cluster_of[node.name] != current_cluster:
                 current_cluster = cluster_of[node.name]
-                pre.append(f"# -- cluster {current_cluster} --")
+                pre.append(f"X.mark({current_cluster})  # -- cluster {current_cluster} starts --")
             for t in node.present_inputs:
                 if t in have:
                     continue

@@ -125,6 +125,16 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
                 "wait_ms": round(sum(e - s for s, e in t.waits), 3),
                 "waits": len(t.waits),
                 "predicted_work_ms": round(predicted.get(t.worker, 0.0), 3),
+                "clusters": [
+                    {
+                        "cluster": c,
+                        "start_ms": round(a, 3),
+                        "end_ms": round(b, 3),
+                        "measured_ms": round(b - a, 3),
+                        "predicted_work_ms": round(plan.cluster_work(c) / 1e3, 3),
+                    }
+                    for c, a, b in t.cluster_spans()
+                ],  # fmt: skip
             }
             for t in m.workers
         ],

@@ -14,12 +14,12 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.errors import RamielError
-from runtime.shm import Arena, Header, Layout
+from runtime.shm import MARKS, MAX_MARKS, Arena, Header, Layout
 from runtime.worker import CMD_RUN, CMD_STOP, WorkerSpec, worker_main
 
 POLL_S = 0.05
@@ -40,6 +40,12 @@ class WorkerTiming:
     start_ms: float
     end_ms: float
     waits: list[tuple[float, float]]  # (start, end) ms of each blocking wait
+    marks: list[tuple[int, float]] = field(default_factory=list)  # (cluster, start ms), workers with several
+
+    def cluster_spans(self) -> list[tuple[int, float, float]]:
+        """(cluster, start, end) ms of each cluster this worker ran (from its marks)."""
+        ends = [t for _, t in self.marks[1:]] + [self.end_ms]
+        return [(c, t, e) for (c, t), e in zip(self.marks, ends)]
 
     @property
     def busy_ms(self) -> float:
@@ -178,7 +184,9 @@ class WorkerPool:
             row = self.arena.timing[w]
             n = min(int(row[2]), (len(row) - 3) // 2)
             waits = [((row[3 + 2 * i] - t0) / 1e6, (row[4 + 2 * i] - t0) / 1e6) for i in range(n)]
-            out.append(WorkerTiming(w, self.functions[w], (row[0] - t0) / 1e6, (row[1] - t0) / 1e6, waits))
+            k = min(int(row[MARKS]), MAX_MARKS)
+            marks = [(int(row[MARKS + 1 + 2 * i]), (row[MARKS + 2 + 2 * i] - t0) / 1e6) for i in range(k)]
+            out.append(WorkerTiming(w, self.functions[w], (row[0] - t0) / 1e6, (row[1] - t0) / 1e6, waits, marks))
         return out
 
     def close(self, graceful: bool = True) -> None:

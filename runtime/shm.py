@@ -17,6 +17,8 @@ ALIGN = 64
 HEADER_WORDS = 16  # int64: see Header
 ERROR_BYTES = 1024
 MAX_WAITS = 512  # wait intervals recorded per worker per run
+MAX_MARKS = 256  # cluster starts recorded per worker per run
+MARKS = 3 + 2 * MAX_WAITS  # index of the mark count in a worker's timing row; (cluster, ns) pairs follow
 
 
 def align(n: int) -> int:
@@ -52,12 +54,16 @@ class Layout:
     workers: int
     header: int
     errors: int  # per worker: int64 flag + message bytes
-    timings: int  # per worker: start, end (int64 ns) + wait count + MAX_WAITS (start, end)
+    timings: int  # per worker: start, end (int64 ns), wait count, MAX_WAITS (start, end), mark count, MAX_MARKS (cluster, start)
     slots: dict[str, Slot]  # tensor name → slot (inputs, outputs, cross-worker tensors)
     size: int
 
     def timing_words(self) -> int:
-        return 3 + 2 * MAX_WAITS
+        return timing_words()
+
+
+def timing_words() -> int:
+    return MARKS + 1 + 2 * MAX_MARKS
 
 
 def plan_layout(
@@ -76,7 +82,7 @@ def plan_layout(
     errors = off
     off = align(off + workers * (8 + ERROR_BYTES))
     timings = off
-    off = align(off + workers * (3 + 2 * MAX_WAITS) * 8)
+    off = align(off + workers * timing_words() * 8)
     slots: dict[str, Slot] = {}
     share = share or {}
     sized: dict[str, int] = {}

@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from runtime.shm import MAX_WAITS, Arena, Header, Layout
+from runtime.shm import MARKS, MAX_MARKS, MAX_WAITS, Arena, Header, Layout
 
 CMD_RUN, CMD_STOP = 1, 2
 POLL_S = 0.25  # how often a blocked worker checks for an abort or a dead parent
@@ -89,6 +89,14 @@ class Exchange:
         if name not in self.spec.copy_on_wait:
             return view
         return view.clone() if self.torch else view.copy()
+
+    def mark(self, cluster: int) -> None:
+        """Cluster ``cluster`` starts now (per-cluster times when a worker runs several)."""
+        k = int(self.timing[MARKS])
+        if k < MAX_MARKS:
+            self.timing[MARKS + 1 + 2 * k] = cluster
+            self.timing[MARKS + 2 + 2 * k] = time.perf_counter_ns()
+            self.timing[MARKS] = k + 1
 
     def _put(self, name: str, value) -> None:
         view = self.views[name]
@@ -194,6 +202,7 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
                 break
             compute.set_threads(int(arena.header[Header.THREADS]))
             x.waits = 0
+            timing[MARKS] = 0
             timing[0] = time.perf_counter_ns()
             try:
                 _injected_fault(spec.index, int(arena.header[Header.RUN]))
