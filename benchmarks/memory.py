@@ -30,7 +30,7 @@ def mem(pid):
             if line.startswith("Pss:"): pss = int(line.split()[1])
     return rss, pss
 
-path, kind, workers = {path!r}, {kind!r}, {workers!r}
+path, kind, workers, backend = {path!r}, {kind!r}, {workers!r}, {backend!r}
 if kind == "ort":
     from core.verify import ort_session
     s = ort_session(path, threads=workers)
@@ -39,7 +39,7 @@ if kind == "ort":
     pids = [os.getpid()]
 else:
     from runtime import ParallelSession
-    s = ParallelSession(path, workers=workers, force_parallel=True)
+    s = ParallelSession(path, workers=workers, force_parallel=True, backend=backend)
     feeds = {{a.name: np.random.rand(*a.shape).astype(np.float32) for a in s.get_inputs()}}
     for _ in range(3): s.run(None, feeds)
     pids = [os.getpid()] + s.worker_pids
@@ -49,8 +49,8 @@ if kind != "ort": s.close()
 """
 
 
-def measure(path: str, kind: str, workers: int) -> dict:
-    code = CHILD.format(root=str(ROOT), path=path, kind=kind, workers=workers)
+def measure(path: str, kind: str, workers: int, backend: str = "auto") -> dict:
+    code = CHILD.format(root=str(ROOT), path=path, kind=kind, workers=workers, backend=backend)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
@@ -61,13 +61,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
     ap.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    ap.add_argument("--backend", nargs="+", default=["torch", "ort"], choices=["torch", "ort", "auto"])
     args = ap.parse_args()
     ort = measure(args.model, "ort", 1)
     print(f"onnxruntime (1 process): RSS {ort['rss_mb']:.0f} MB, PSS {ort['pss_mb']:.0f} MB")
-    for w in args.workers:
-        r = measure(args.model, "ramiel", w)
-        print(f"ramiel {w} workers ({r['processes']} processes): RSS {r['rss_mb']:.0f} MB ({r['rss_mb'] / ort['rss_mb']:.2f}x ORT), "
-              f"PSS {r['pss_mb']:.0f} MB ({r['pss_mb'] / ort['pss_mb']:.2f}x ORT)")  # fmt: skip
+    for backend in args.backend:
+        for w in args.workers:
+            r = measure(args.model, "ramiel", w, backend)
+            print(f"ramiel {backend} backend, {w} workers ({r['processes']} processes): RSS {r['rss_mb']:.0f} MB ({r['rss_mb'] / ort['rss_mb']:.2f}x ORT), "
+                  f"PSS {r['pss_mb']:.0f} MB ({r['pss_mb'] / ort['pss_mb']:.2f}x ORT)")  # fmt: skip
     return 0
 
 

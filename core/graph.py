@@ -163,6 +163,14 @@ def _tensor_info(vi: onnx.ValueInfoProto) -> TensorInfo:
     return TensorInfo(vi.name, tt.elem_type, shape)
 
 
+def _detached(p: onnx.NodeProto) -> onnx.NodeProto:
+    """A copy of a node that does not keep its model alive (a protobuf sub-message shares its
+    parent's memory: holding one would keep every weight of the model resident)."""
+    q = onnx.NodeProto()
+    q.CopyFrom(p)
+    return q
+
+
 def schema_since_version(op_type: str, domain: str, opsets: dict[str, int]) -> int:
     """The ``since_version`` of the schema in force for ``op_type`` at the model's opset.
 
@@ -253,7 +261,7 @@ class Graph:
                     outputs=list(p.output),
                     attrs={a.name: attribute_value(a) for a in p.attribute},
                     since_version=schema_since_version(p.op_type, domain, opsets),
-                    proto=p,
+                    proto=_detached(p),
                 )
             )
         for n in nodes:

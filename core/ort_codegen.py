@@ -153,6 +153,9 @@ def session_options(threads):
     so.inter_op_num_threads = 1
     so.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
+    # Many small sessions per worker: a per-session memory arena would keep each segment's peak
+    # activations reserved; plain allocations keep the worker near the weights it holds.
+    so.enable_cpu_mem_arena = False
     if threads > 1:  # a thread that waits must not burn a core another worker computes on
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so

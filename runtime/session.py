@@ -54,6 +54,18 @@ class RunTimings:
     workers: list[WorkerTiming]
 
 
+def trim_heap() -> None:
+    """Give freed heap pages back to the OS (glibc keeps them otherwise: the compiler's copies of the
+    weights would stay resident in the caller)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def cpu_budget() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -308,6 +320,7 @@ class ParallelSession:
         if c.source:
             c.model = None  # measure() reads the file
         gc.collect()
+        trim_heap()
 
     def _layout_for(self) -> tuple[Layout, dict, dict, int]:
         pm = self.module
