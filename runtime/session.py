@@ -177,10 +177,14 @@ class ParallelSession:
         self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
         self.last_run_timings: RunTimings | None = None
         self.fallback_timings_ms: dict[int, float] = {}  # sequential plan: ms per run by thread count
+        self.plan_choice_ms: dict[str, float] = {}  # ort backend: parallel plan vs intra-op, timed at start
+        self._inprocess_threads = 0  # > 0: the whole graph runs in this process, in one onnxruntime session
         try:
             self._start_pool()
             if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
                 self._pick_fallback_threads()
+            elif self.parallel and not force_parallel and self.backend == "ort" and self.batch == 1 and cores > 1:
+                self._compare_with_intra_op(cores)
         except BaseException:
             self.close()
             raise
@@ -199,6 +203,11 @@ class ParallelSession:
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
         arrays = self._split(self._check_feeds(feeds))
         names = self._check_outputs(output_names)
+        if self._inprocess_threads:
+            t0 = time.perf_counter()
+            out = dict(zip((n for n, _ in self._outputs), self.run_serial(arrays, threads=self._inprocess_threads)))
+            self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, [])
+            return [out[n] for n in names]
         if self._pool is None or self._pool.closed:
             self._start_pool()  # a previous run failed: start afresh
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
@@ -351,6 +360,40 @@ class ParallelSession:
                 k += 1
             sends.setdefault(c.producer, {})[c.name] = tuple(idx)
         return layout, receives, sends, k
+
+    def _compare_with_intra_op(self, cores: int, runs: int = 5) -> None:
+        """Inter-op parallelism must beat intra-op to be worth it: time the parallel plan against the whole
+        graph in one onnxruntime session with every core (ONNX Runtime's own best configuration), runs
+        interleaved, and keep the faster. The loser's figures stay in ``plan_choice_ms``."""
+        from core.plan import Decision
+        from core.verify import random_feeds
+
+        g = self.compiled.plan.graph
+        feeds = dict(zip(g.inputs, random_feeds(g)))
+        serial = f"intra-op, {cores} threads"
+        samples: dict[str, list[float]] = {"parallel": [], serial: []}
+        for i in range(runs + 1):
+            for key, fn in (
+                ("parallel", lambda: self.run(None, feeds)),
+                (serial, lambda: self.run_serial(feeds, cores)),
+            ):
+                t0 = time.perf_counter()
+                fn()
+                if i:  # the first round warms up
+                    samples[key].append((time.perf_counter() - t0) * 1e3)
+        self.plan_choice_ms = {k: round(sorted(v)[len(v) // 2], 3) for k, v in samples.items()}
+        par, seq = self.plan_choice_ms["parallel"], self.plan_choice_ms[serial]
+        if seq < par:
+            self.parallel = False
+            self._inprocess_threads = cores
+            self.threads_per_worker = cores
+            self.decision = Decision(False, f"measured at start: {serial} {seq:.2f} ms beat the {self.workers}-worker "
+                                            f"plan's {par:.2f} ms (predicted {self.plan.predicted_speedup:.2f}x)")  # fmt: skip
+            self._pool.close()
+            self._pool = None
+        else:
+            self.decision = Decision(True, f"{self.decision.reason}; measured at start: {par:.2f} ms against "
+                                           f"{seq:.2f} ms for {serial}")  # fmt: skip
 
     def _pick_fallback_threads(self, runs: int = 3) -> None:
         """Sequential plan: more intra-op threads do not always pay (small convolutions); time a few

@@ -100,3 +100,20 @@ def test_serial_run_is_the_whole_graph_in_one_session():
         ref = ort_session(str(path)).run(None, feeds)
         for a, b in zip(sess.run_serial(feeds), ref):
             assert allclose(a, b)
+
+
+@pytest.mark.usefixtures("no_leaks")
+def test_parallel_plan_is_timed_against_intra_op_at_start():
+    """With the ort backend the parallel plan must beat ONNX Runtime's own intra-op run of the whole
+    graph, timed at start; whichever wins, results match ONNX Runtime."""
+    from runtime.session import cpu_budget
+
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", backend="ort") as sess:
+        if cpu_budget() > 1 and sess.plan.decision.parallel:
+            assert set(sess.plan_choice_ms) == {"parallel", f"intra-op, {cpu_budget()} threads"}
+            assert "measured at start" in sess.decision.reason
+            assert sess.parallel == (len(sess.worker_pids) == 2)
+        check(sess, path)
+        sess._inprocess_threads = 1  # the intra-op path, whatever won here
+        check(sess, path)
