@@ -246,7 +246,9 @@ def analyze(
     if cost is None:
         backend, cost, reason = choose_backend(graph, options, prepared)
     else:
-        backend, reason = ("ort" if options.backend == "ort" else "torch"), "costs given by the caller"
+        # given costs (e.g. cached by the app) say what they timed
+        ort = options.backend == "ort" or (options.backend == "auto" and "onnxruntime" in cost.source)
+        backend, reason = ("ort" if ort else "torch"), f"costs given by the caller: {cost.source}"
     t3 = time.perf_counter()
     timings.update({"cp_dce": t1 - t0, "graph": t2 - t1, "cost": t3 - t2})
     plan = analyze_graph(graph, cost, options, timings)

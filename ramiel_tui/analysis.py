@@ -124,10 +124,10 @@ class Analysis:
         return [ln[4:] if ln.startswith("    ") else ln for ln in self.source_lines[a - 1 : b]]
 
     def cluster_marker_line(self, i: int) -> int | None:
-        """Line of ``# -- cluster i --`` when one function runs several clusters."""
+        """Line of ``X.mark(i)`` (where cluster i starts) when one function runs several clusters."""
         first, lines = self.function_lines(self.run_worker_of_cluster(i))
         for k, ln in enumerate(lines):
-            if ln.strip() == f"# -- cluster {i} --":
+            if ln.strip().startswith(f"X.mark({i})"):
                 return first + k
         return None
 
@@ -149,7 +149,7 @@ def _finish(path: str, options: PlanOptions, compiled: Compiled, final: bool, t0
     plan = compiled.plan
     parallel = bool(plan.decision.parallel and options.workers > 1 and len(plan.clusters) > 1)
     code_plan = plan if parallel else dataclasses.replace(plan, cluster_worker=[0] * len(plan.clusters))
-    module = generate_parallel(code_plan, source_model=compiled.source)
+    module = generate_parallel(code_plan, source_model=compiled.source, backend=compiled.plan.backend)
     report = build_report(compiled)
     steps = {**steps, "parallel codegen": time.perf_counter() - t}
     return Analysis(path, options, compiled, report, module, parallel, final, time.perf_counter() - t0, steps)
@@ -191,7 +191,7 @@ def analyse(
     if cancelled():
         return None
 
-    key = (os.path.abspath(path), options.cp_dce, options.cost)
+    key = (os.path.abspath(path), options.cp_dce, options.cost, options.backend)
     cached = costs.get(key)
     quick = options.cost == "analytic" or cached is not None
     progress("loading the model, passes and analysis" + ("" if quick else " (analytic costs first)"), 1, STEPS)
@@ -204,9 +204,9 @@ def analyse(
         return _finish(path, options, compiled, True, t0, steps)
 
     quick_options = dataclasses.replace(options, cost="analytic")
-    first = compile_model(path, quick_options, cost=costs.get((key[0], options.cp_dce, "analytic")))
+    first = compile_model(path, quick_options, cost=costs.get((key[0], options.cp_dce, "analytic", options.backend)))
     steps["compile (analytic)"] = time.perf_counter() - t
-    costs[(key[0], options.cp_dce, "analytic")] = base_costs(first.plan)
+    costs[(key[0], options.cp_dce, "analytic", options.backend)] = base_costs(first.plan)
     if partial is not None and not cancelled():
         partial(_finish(path, quick_options, first, False, t0, steps))
     if cancelled():

@@ -85,6 +85,7 @@ class Options:
     cloning: bool = True
     merging: bool = True
     cost: str = "auto"
+    backend: str = "torch"
 
 
 class RamielApp(App[int]):

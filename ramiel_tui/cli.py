@@ -85,7 +85,8 @@ def run_cli(
     if not report and emit is None:  # the app: before any compiler import, so that it paints at once
         if model is not None and not model.is_file():
             fail(f"model file not found: {model}" if not model.exists() else f"not a file: {model}")
-        launch_app(model, workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat)
+        launch_app(model, workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat,
+                   backend.value)  # fmt: skip
         return
     from core.errors import RamielError
 
@@ -134,11 +135,12 @@ def run_cli(
 
 
 def launch_app(model: Path | None, workers: int, batch: int, cp_dce: bool, cloning: bool, merging: bool, cost: str,
-               repeat: int) -> None:  # fmt: skip
+               repeat: int, backend: str = "torch") -> None:  # fmt: skip
     """The Textual app (imported here, so that --report and --emit never load Textual)."""
     from ramiel_tui.app import Options, create_app
 
-    options = Options(workers=workers, batch=batch, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost)
+    options = Options(workers=workers, batch=batch, cp_dce=cp_dce, cloning=cloning, merging=merging, cost=cost,
+                      backend=backend)  # fmt: skip
     tui = create_app(model, options, repeats=repeat)
     tui.run()
     if tui.load_failed and tui.error:
