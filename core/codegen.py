@@ -185,7 +185,7 @@ def as_tensor(name, array):
     return tensor.permute(0, 3, 1, 2) if name in CHANNELS_LAST else tensor
 '''
 
-MAIN_SRC = '''
+RANDOM_INPUTS_SRC = '''
 def random_inputs(seed=0):
     """Inputs for a smoke run: uniform floats, small integers, symbolic dims set to 1."""
     gen = np.random.default_rng(seed)
@@ -200,7 +200,9 @@ def random_inputs(seed=0):
             feeds.append(gen.integers(0, 2, size=shape).astype(dtype))
     return feeds
 
+'''
 
+MAIN_SRC = RANDOM_INPUTS_SRC + '''
 def main(argv=None):
     import argparse
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 from onnx import helper, numpy_helper
 
-from core.codegen import Namer, comment_text
+from core.codegen import RANDOM_INPUTS_SRC, Namer, comment_text
 from core.graph import Graph, Node
 from core.parallel_codegen import ParallelModule, cross_tensors, execution_order, worker_nodes
 from core.plan import Plan
@@ -182,28 +182,15 @@ def load_weights(path=None, names=None, threads=1):
     return {name: Segment(name, threads) for name in names}
 '''
 
-MAIN_SRC = '''
+MAIN_SRC = RANDOM_INPUTS_SRC + '''
 
 def run_serial(S, *inputs):
     """The whole (optimised) graph in one onnxruntime session: the serial baseline."""
     return S["all"](*inputs)
 
 
-def random_inputs(seed=0):
-    gen = np.random.default_rng(seed)
-    feeds = []
-    for name, (shape, dtype) in INPUTS.items():
-        if np.issubdtype(np.dtype(dtype), np.floating):
-            feeds.append(gen.random(shape, dtype=np.float32).astype(dtype))
-        elif np.dtype(dtype) == np.bool_:
-            feeds.append(gen.random(shape) < 0.5)
-        else:
-            feeds.append(gen.integers(0, 2, size=shape).astype(dtype))
-    return feeds
-
-
 def main(argv=None):
-    """Run every worker's segments one after another in this process and compare with ONNX Runtime."""
+    """Run the whole graph in one onnxruntime session on random inputs (and compare with ONNX Runtime)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
