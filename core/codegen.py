@@ -202,7 +202,9 @@ def random_inputs(seed=0):
 
 '''
 
-MAIN_SRC = RANDOM_INPUTS_SRC + '''
+MAIN_SRC = (
+    RANDOM_INPUTS_SRC
+    + """
 def main(argv=None):
     import argparse
 
@@ -234,7 +236,8 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-'''
+"""
+)
 
 
 # -- the writer -------------------------------------------------------------------------------

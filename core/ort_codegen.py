@@ -182,7 +182,9 @@ def load_weights(path=None, names=None, threads=1):
     return {name: Segment(name, threads) for name in names}
 '''
 
-MAIN_SRC = RANDOM_INPUTS_SRC + '''
+MAIN_SRC = (
+    RANDOM_INPUTS_SRC
+    + '''
 
 def run_serial(S, *inputs):
     """The whole (optimised) graph in one onnxruntime session: the serial baseline."""
@@ -215,6 +217,7 @@ def main(argv=None):
 if __name__ == "__main__":
     main()
 '''
+)
 
 
 def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModule:

@@ -278,8 +278,11 @@ def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     rows += [(f"max abs diff {k} vs onnxruntime", f"{v:.3g}") for k, v in r["max_abs_diff_vs_onnxruntime"].items()]
     for w in r["per_worker_last_run"]:
         rows.append((f"worker {w['worker']} ({w['function']})",
-                     f"{w['start_ms']:.2f}–{w['end_ms']:.2f} ms, busy {w['busy_ms']:.2f}, waiting {w['wait_ms']:.2f} "
-                     f"({w['waits']} waits), predicted work {w['predicted_work_ms']:.2f}"))  # fmt: skip
+                     f"{w['start_ms']:.2f}–{w['end_ms']:.2f} ms, busy {w['busy_ms']:.2f} (copying {w.get('copy_ms', 0):.2f}), "
+                     f"waiting {w['wait_ms']:.2f} ({w['waits']} waits), predicted work {w['predicted_work_ms']:.2f}"))  # fmt: skip
+        for c in w.get("clusters", []):
+            rows.append((f"  cluster {c['cluster']}", f"{c['start_ms']:.2f}–{c['end_ms']:.2f} ms: {c['measured_ms']:.2f} "
+                                                      f"measured, {c['predicted_work_ms']:.2f} predicted"))  # fmt: skip
     return rows
 
 

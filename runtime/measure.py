@@ -122,6 +122,7 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
                 "start_ms": round(t.start_ms, 3),
                 "end_ms": round(t.end_ms, 3),
                 "busy_ms": round(t.busy_ms, 3),
+                "copy_ms": round(t.copy_ms, 3),
                 "wait_ms": round(sum(e - s for s, e in t.waits), 3),
                 "waits": len(t.waits),
                 "predicted_work_ms": round(predicted.get(t.worker, 0.0), 3),
@@ -130,11 +131,11 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
                         "cluster": c,
                         "start_ms": round(a, 3),
                         "end_ms": round(b, 3),
-                        "measured_ms": round(b - a, 3),
+                        "measured_ms": round(ms, 3),
                         "predicted_work_ms": round(plan.cluster_work(c) / 1e3, 3),
                     }
-                    for c, a, b in t.cluster_spans()
-                ],  # fmt: skip
+                    for c, (a, b, ms) in t.cluster_times().items()
+                ],
             }
             for t in m.workers
         ],

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import RamielError
-from runtime.shm import MARKS, MAX_MARKS, Arena, Header, Layout
+from runtime.shm import COPY_NS, MARKS, MAX_MARKS, Arena, Header, Layout
 from runtime.worker import CMD_RUN, CMD_STOP, WorkerSpec, worker_main
 
 POLL_S = 0.05
@@ -41,11 +41,21 @@ class WorkerTiming:
     end_ms: float
     waits: list[tuple[float, float]]  # (start, end) ms of each blocking wait
     marks: list[tuple[int, float]] = field(default_factory=list)  # (cluster, start ms), workers with several
+    copy_ms: float = 0.0  # of the busy time: copying sends and outputs into shared memory
 
     def cluster_spans(self) -> list[tuple[int, float, float]]:
-        """(cluster, start, end) ms of each cluster this worker ran (from its marks)."""
+        """(cluster, start, end) ms of each stretch of a cluster this worker ran (from its marks; the
+        schedule may interleave two clusters of one worker, so a cluster can have several stretches)."""
         ends = [t for _, t in self.marks[1:]] + [self.end_ms]
         return [(c, t, e) for (c, t), e in zip(self.marks, ends)]
+
+    def cluster_times(self) -> dict[int, tuple[float, float, float]]:
+        """cluster → (first start, last end, ms spent in it) over its stretches."""
+        out: dict[int, tuple[float, float, float]] = {}
+        for c, a, b in self.cluster_spans():
+            s0, e0, ms = out.get(c, (a, b, 0.0))
+            out[c] = (min(s0, a), max(e0, b), ms + b - a)
+        return out
 
     @property
     def busy_ms(self) -> float:
@@ -186,7 +196,8 @@ class WorkerPool:
             waits = [((row[3 + 2 * i] - t0) / 1e6, (row[4 + 2 * i] - t0) / 1e6) for i in range(n)]
             k = min(int(row[MARKS]), MAX_MARKS)
             marks = [(int(row[MARKS + 1 + 2 * i]), (row[MARKS + 2 + 2 * i] - t0) / 1e6) for i in range(k)]
-            out.append(WorkerTiming(w, self.functions[w], (row[0] - t0) / 1e6, (row[1] - t0) / 1e6, waits, marks))
+            out.append(WorkerTiming(w, self.functions[w], (row[0] - t0) / 1e6, (row[1] - t0) / 1e6, waits, marks,
+                                    row[COPY_NS] / 1e6))  # fmt: skip
         return out
 
     def close(self, graceful: bool = True) -> None:

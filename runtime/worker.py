@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from runtime.shm import MARKS, MAX_MARKS, MAX_WAITS, Arena, Header, Layout
+from runtime.shm import COPY_NS, MARKS, MAX_MARKS, MAX_WAITS, Arena, Header, Layout
 
 CMD_RUN, CMD_STOP = 1, 2
 POLL_S = 0.25  # how often a blocked worker checks for an abort or a dead parent
@@ -102,10 +102,12 @@ class Exchange:
         view = self.views[name]
         if tuple(value.shape) != tuple(view.shape):
             raise ValueError(f"tensor {name!r} has shape {tuple(value.shape)}, the plan expected {tuple(view.shape)}")
+        t0 = time.perf_counter_ns()
         if self.torch:
             view.copy_(value)
         else:
             view[...] = value
+        self.timing[COPY_NS] += time.perf_counter_ns() - t0
 
     def send(self, name: str, value) -> None:
         self._put(name, value)
@@ -203,6 +205,7 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
             compute.set_threads(int(arena.header[Header.THREADS]))
             x.waits = 0
             timing[MARKS] = 0
+            timing[COPY_NS] = 0
             timing[0] = time.perf_counter_ns()
             try:
                 _injected_fault(spec.index, int(arena.header[Header.RUN]))
