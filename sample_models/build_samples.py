@@ -31,6 +31,9 @@ Models:
 - ``nasnet_cell_mini.onnx``: NASNet-style cells (separable convs, many branches,
   avg/max pools) with timm-style dynamic "same" padding, so the export has the
   Shape/Gather/Div/Ceil/Sub/Cast/ConstantOfShape/Pad chains that NASNet-A Large has.
+
+``bert_mini.onnx`` (a 2-layer transformers ``BertModel``) is not built here: it needs the
+transformers package, so ``build_zoo.py --samples`` builds it from the zoo virtualenv.
 """
 
 from __future__ import annotations
