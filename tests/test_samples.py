@@ -30,13 +30,18 @@ class Comparison:
     fallback_nodes: list[str] = field(default_factory=list)
     fallback_ops: list[str] = field(default_factory=list)
 
-    def mismatches(self, rtol: float = RTOL, atol: float = ATOL, scale_atol: bool = False) -> list[str]:
-        """Outputs that differ; with ``scale_atol`` the absolute tolerance grows with max |expected|."""
+    def mismatches(
+        self, rtol: float = RTOL, atol: float = ATOL, scale_atol: bool = False, atol_floor: list[float] | None = None
+    ) -> list[str]:
+        """Outputs that differ; with ``scale_atol`` the absolute tolerance grows with max |expected|,
+        and ``atol_floor`` (one per output) is the least absolute tolerance."""
         bad = []
-        for name, a, e in zip(self.names, self.ours, self.ort, strict=True):
+        floors = atol_floor or [0.0] * len(self.names)
+        for name, a, e, floor in zip(self.names, self.ours, self.ort, floors, strict=True):
             tol = atol
             if scale_atol and np.size(e) and np.issubdtype(np.asarray(e).dtype, np.floating):
                 tol = atol * max(1.0, float(np.nanmax(np.abs(np.where(np.isinf(e), 0, e)))))
+            tol = max(tol, floor)
             if not core.verify.allclose(a, e, rtol=rtol, atol=tol):
                 shapes = f" (shape {np.shape(a)} vs {np.shape(e)})" if np.shape(a) != np.shape(e) else ""
                 bad.append(f"{name}: max abs diff {core.verify.max_abs_diff(a, e):.3g}{shapes}")
