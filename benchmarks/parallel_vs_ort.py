@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT))
 from core.verify import max_abs_diff  # noqa: E402
 from runtime.session import ParallelSession, cpu_budget  # noqa: E402
 
-ZOO = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "densenet121", "mobilenet_v2", "nasnetalarge"]
+# the paper's suite, then the other CNNs of the zoo
+ZOO = ["squeezenet1_1", "googlenet", "inception_v3", "inception_v4", "bert_base", "yolov5s", "retinanet", "nasnetalarge",
+       "resnet50", "densenet121", "mobilenet_v2"]  # fmt: skip
 
 
 def ort(path: str, intra: int, parallel: bool = False):
@@ -49,7 +51,13 @@ def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
     p = cpu_budget()
     sess = ParallelSession(path, workers=workers, backend=backend)
     try:
-        feeds = {a.name: np.random.default_rng(0).random(a.shape, dtype=np.float32) for a in sess.get_inputs()}
+        rng = np.random.default_rng(0)  # floats in [0, 1); integer inputs (BERT's ids and masks) in {0, 1}
+        feeds = {
+            a.name: rng.random(a.shape, dtype=np.float32)
+            if a.type == "tensor(float)"
+            else rng.integers(0, 2, size=a.shape).astype(np.int64)
+            for a in sess.get_inputs()
+        }
         o1, op, opar = ort(str(path), 1), ort(str(path), p), ort(str(path), 1, True)
         variants = {
             "ort_intra1": (lambda: o1.run(None, feeds)),

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ZOO_MODELS = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "densenet121", "mobilenet_v2", "nasnetalarge"]
+ZOO_MODELS = ["squeezenet1_1", "googlenet", "inception_v3", "inception_v4", "bert_base", "yolov5s", "retinanet",
+              "nasnetalarge", "resnet50", "densenet121", "mobilenet_v2"]  # fmt: skip
 
 
 @dataclass
