@@ -117,3 +117,18 @@ def test_parallel_plan_is_timed_against_intra_op_at_start():
         check(sess, path)
         sess._inprocess_threads = 1  # the intra-op path, whatever won here
         check(sess, path)
+
+
+def test_tensors_made_by_constant_folding_fusions_are_renamed():
+    """ORT names a fusion's new tensors ``gemm_input_shape``, ``gemm_input_shape_token_<n>`` with a counter
+    per session: left as they are, a segment session fusing again clashes with them (bert_mini)."""
+    from core.passes.constprop import fold_constants
+
+    path = ROOT / "sample_models" / "bert_mini.onnx"
+    source = onnx.load(str(path))
+    folded, raw, report = fold_constants(source, str(path))
+    known = {t for n in source.graph.node for t in (*n.input, *n.output)} | {t.name for t in source.graph.initializer}
+    made = {t for n in folded.graph.node for t in (*n.input, *n.output)} - known - {""}
+    assert report.added_ops.get("Gemm") and made  # MatMul+Add fused, with new shape tensors
+    assert all(t.endswith("_cp") for t in made), sorted(made)
+    assert onnx.load_from_string(raw).graph.initializer[0].name == folded.graph.initializer[0].name

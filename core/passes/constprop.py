@@ -69,6 +69,8 @@ def fold_constants(model: onnx.ModelProto, source: str | None = None) -> tuple[o
         del folded.opset_import[:]
         folded.opset_import.extend(keep)
         raw = _replace_opsets(raw, extra.SerializeToString())
+    if _rename_generated(folded, model):
+        raw = folded.SerializeToString()
     before, after = _domain_ops(model), _domain_ops(folded)
     report = FoldReport(
         nodes_before=sum(before.values()),
@@ -79,6 +81,32 @@ def fold_constants(model: onnx.ModelProto, source: str | None = None) -> tuple[o
         constants_after=len(folded.graph.initializer) + sum(n.op_type == "Constant" for n in folded.graph.node),
     )
     return folded, raw, report
+
+
+def _rename_generated(folded: onnx.ModelProto, source: onnx.ModelProto) -> bool:
+    """Rename the tensors ORT's fusions created (``gemm_input_shape``, ``gemm_input_shape_token_12``);
+    True if any.
+
+    ORT names them ``<base>``, then ``<base>_token_<n>`` from a counter that restarts in every
+    session, so a later ORT session over a part of this graph (the onnxruntime backend's
+    segments, e.g. on BERT) can generate the same name for a fusion of its own and fail with
+    "Attempt to replace the existing tensor". A ``_cp`` suffix takes them out of that pattern.
+    """
+    known = {t for n in source.graph.node for t in (*n.input, *n.output)}
+    known |= {t.name for t in source.graph.initializer} | {v.name for v in source.graph.input}
+    g = folded.graph
+    names = {t.name for t in g.initializer} | {t for n in g.node for t in n.output}
+    new = {t: f"{t}_cp" for t in names if t not in known}
+    if not new:
+        return False
+    for t in g.initializer:
+        t.name = new.get(t.name, t.name)
+    for n in g.node:
+        n.input[:] = [new.get(t, t) for t in n.input]
+        n.output[:] = [new.get(t, t) for t in n.output]
+    for v in g.value_info:
+        v.name = new.get(v.name, v.name)
+    return True
 
 
 def _replace_opsets(raw: bytes, opsets: bytes) -> bytes:
