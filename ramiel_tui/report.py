@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.cost import node_stats
 from core.pipeline import Compiled
 
 SCHEMA_VERSION = "1.1"
@@ -109,7 +110,9 @@ def build_report(c: Compiled) -> dict[str, Any]:
             "predicted_speedup": _r(hyper.predicted_speedup, 3) if hyper else None,
         }
     )
-    stats = [plan.cost.stats[n.name] for n in plan.base_graph.nodes]
+    # cloning replaces a cheap node that every consumer now reads a copy of: the plan's costs no longer
+    # hold the original (BERT's token-type Gather), so its figures come from the base graph
+    stats = [plan.cost.stats.get(n.name) or node_stats(plan.base_graph, n) for n in plan.base_graph.nodes]
     cp = plan.cp
     return {
         "schema": "ramiel-report",

@@ -100,3 +100,32 @@ def test_cli_report_run_measures_and_checks_against_ort():
     assert run["repeats"] == 3 and run["serial_ms"]["median"] > 0 and run["parallel_ms"]["median"] > 0
     assert all(v < 1e-3 for v in run["max_abs_diff_vs_onnxruntime"].values())
     assert len(run["per_worker_last_run"]) == run["workers"]
+
+
+def test_report_and_base_costs_when_cloning_replaced_a_node_everywhere():
+    """Cloning drops an original that every consumer now reads a copy of (BERT-base's token-type
+    Gather): the plan's costs no longer name it, and the report and the app's base costs must cope."""
+    import dataclasses
+
+    from ramiel_tui.analysis import base_costs
+
+    c = compile_model(ROOT / "sample_models" / "inception_mini.onnx", PlanOptions(cost="analytic"))
+    gone = c.plan.base_graph.nodes[1].name
+    cost = c.plan.cost
+    without = dataclasses.replace(
+        cost,
+        node_us={k: v for k, v in cost.node_us.items() if k != gone},
+        stats={k: v for k, v in cost.stats.items() if k != gone},
+    )
+    clone = dataclasses.replace(c.plan.clones[0], original=gone, cost_us=cost.node_us[gone]) if c.plan.clones else None
+    if clone is None:
+        from core.passes.clone import Clone
+
+        clone = Clone(gone, f"{gone}~c1", 1, cost.node_us[gone], 0.0)
+    clusters = [[n for n in cl if n != gone] for cl in c.plan.clusters]  # only its copies run
+    plan = dataclasses.replace(c.plan, cost=without, clones=[clone], clusters=clusters)
+    full = build_report(c)
+    rep = build_report(dataclasses.replace(c, plan=plan))
+    assert rep["model"]["flops"] == full["model"]["flops"]
+    base = base_costs(plan)
+    assert base.node_us[gone] == cost.node_us[gone] and base.stats[gone].flops == cost.stats[gone].flops
