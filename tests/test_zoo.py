@@ -26,8 +26,9 @@ from tests.test_samples import ATOL, RTOL, Comparison, compare_with_ort
 ZOO_DIR = Path(os.environ.get("RAMIEL_ZOO") or Path(__file__).resolve().parent.parent / ".zoo")
 ZOO_MODELS = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "densenet121", "mobilenet_v2", "nasnetalarge",
               "inception_v4", "bert_base", "yolov5s", "retinanet"]  # fmt: skip
-# The models added with the paper's suite (issue 8) also run through the worker pool here.
-PARALLEL_MODELS = ["inception_v4", "bert_base", "yolov5s", "retinanet"]
+# Every zoo model with more than one cluster also runs through the worker pool here.
+PARALLEL_MODELS = ["squeezenet1_1", "googlenet", "inception_v3", "resnet50", "nasnetalarge",
+                   "inception_v4", "bert_base", "yolov5s", "retinanet"]  # fmt: skip
 
 
 def _zoo_path(name: str) -> Path:
@@ -77,16 +78,18 @@ def test_zoo_uses_own_op_table(name: str):
     assert not gen.fallback_nodes, f"{path.name}: ops without a converter: {', '.join(ops)}"
 
 
+@pytest.mark.parametrize("backend", ["torch", "ort"])
 @pytest.mark.parametrize("name", PARALLEL_MODELS)
-def test_zoo_two_workers_match_onnxruntime(name: str):
-    """The plan forced onto 2 workers (analytic costs, so no timing at start) against ORT."""
+def test_zoo_two_workers_match_onnxruntime(name: str, backend: str):
+    """The plan forced onto 2 workers (analytic costs, so no timing at start) against ORT, with the
+    generated torch code and with onnxruntime segments."""
     import core
     import core.verify
     from runtime import ParallelSession
 
     path = _zoo_path(name)
-    with ParallelSession(path, workers=2, cost="analytic", force_parallel=True) as sess:
-        assert sess.parallel, f"{path.name}: one cluster, nothing ran in parallel"
+    with ParallelSession(path, workers=2, cost="analytic", backend=backend, force_parallel=True) as sess:
+        assert sess.backend == backend and sess.parallel, f"{path.name}: one cluster, nothing ran in parallel"
         names = [a.name for a in sess.get_inputs()]
         feeds = core.verify.random_feeds(core.Graph.from_model(core.load_model(path)), seed=0)
         ours = sess.run(None, dict(zip(names, feeds, strict=True)))
@@ -94,4 +97,4 @@ def test_zoo_two_workers_match_onnxruntime(name: str):
     cmp = Comparison([o.name for o in sess.get_outputs()], ours, ort)
     bad, floor = _mismatches(path, cmp)
     assert not bad, f"{path.name} on 2 workers: " + "; ".join(bad) + floor
-    print(f"{path.name} on 2 workers ({len(sess.plan.clusters)} clusters): {cmp.summary()}{floor}")
+    print(f"{path.name} on 2 workers, {backend} ({len(sess.plan.clusters)} clusters): {cmp.summary()}{floor}")
