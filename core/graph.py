@@ -18,6 +18,7 @@ import onnx
 from onnx import numpy_helper
 
 from core.errors import ModelLoadError, UnsupportedOpError, first_line
+from core.limits import check_tensor_size, itemsize_of
 from core.onnx_io import opset_map
 
 Dim = int | str | None
@@ -134,6 +135,8 @@ def constant_value(node: onnx.NodeProto) -> np.ndarray:
             return np.array([s.decode("utf-8", errors="replace") for s in attr.strings], dtype=object)
         if name == "sparse_value":
             sp = attr.sparse_tensor
+            check_tensor_size("sparse constant", node.output[0] if node.output else node.name, sp.dims,
+                              itemsize_of(sp.values.data_type))
             dense = np.zeros(tuple(sp.dims), dtype=np_dtype(sp.values.data_type))
             values = numpy_helper.to_array(sp.values)
             idx = numpy_helper.to_array(sp.indices)
@@ -222,10 +225,13 @@ class Graph:
         tensors: dict[str, TensorInfo] = {}
         for vi in list(g.value_info) + list(g.input) + list(g.output):
             info = _tensor_info(vi)
+            if info.is_static:  # inferred shapes too: e.g. an Expand to 2^40 elements
+                check_tensor_size("tensor", vi.name, info.shape, itemsize_of(info.elem_type))
             if vi.name not in tensors or tensors[vi.name].shape is None:
                 tensors[vi.name] = info
         initializers: dict[str, np.ndarray] = {}
         for init in g.initializer:
+            check_tensor_size("initializer", init.name, init.dims, itemsize_of(init.data_type))
             try:
                 arr = numpy_helper.to_array(init)
             except Exception as exc:  # corrupt raw data, wrong sizes
@@ -237,7 +243,12 @@ class Graph:
         for i, p in enumerate(g.node):
             domain = "" if p.domain in ("", "ai.onnx") else p.domain
             if p.op_type == "Constant" and domain == "":
-                value = constant_value(p)
+                try:
+                    value = constant_value(p)
+                except ModelLoadError:
+                    raise
+                except Exception as exc:  # noqa: BLE001  (inconsistent sizes, indices out of range)
+                    raise ModelLoadError(f"Constant node {p.name!r} is corrupt: {first_line(exc)}") from None
                 initializers[p.output[0]] = value
                 elem = (
                     onnx.helper.np_dtype_to_tensor_dtype(value.dtype)

@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from onnx import external_data_helper
 
 from core.errors import ModelLoadError, RamielError, UnsupportedOpError, first_line
+from core.limits import check_node_count, check_tensor_size, itemsize_of
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -40,6 +41,38 @@ def _all_tensors(graph: onnx.GraphProto):
                 yield from _all_tensors(attr.g)
             for sub in attr.graphs:
                 yield from _all_tensors(sub)
+
+
+def _sparse_tensors(graph: onnx.GraphProto):
+    """Every SparseTensorProto of a graph: sparse initializers and attributes, subgraphs included."""
+    yield from graph.sparse_initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("sparse_tensor"):
+                yield attr.sparse_tensor
+            yield from attr.sparse_tensors
+            if attr.HasField("g"):
+                yield from _sparse_tensors(attr.g)
+            for sub in attr.graphs:
+                yield from _sparse_tensors(sub)
+
+
+def check_sizes(model: onnx.ModelProto, where: str) -> None:
+    """Refuse, before anything is built, node counts and tensors beyond the limits of ``core.limits``:
+    initializers and constants (dense and sparse) and the declared shapes of inputs and outputs."""
+    g = model.graph
+    check_node_count(len(g.node), where)
+    for t in _all_tensors(g):
+        check_tensor_size("tensor", t.name, t.dims, itemsize_of(t.data_type))
+    for sp in _sparse_tensors(g):
+        check_tensor_size("sparse tensor", sp.values.name, sp.dims, itemsize_of(sp.values.data_type))
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+        if tt is None or not tt.HasField("shape"):
+            continue
+        dims = [d.dim_value for d in tt.shape.dim]
+        if all(d.HasField("dim_value") and d.dim_value >= 0 for d in tt.shape.dim):
+            check_tensor_size("tensor", vi.name, dims, itemsize_of(tt.elem_type))
 
 
 def _check_external_data(model: onnx.ModelProto, base_dir: Path) -> None:
@@ -106,6 +139,7 @@ def _require_graph(model: onnx.ModelProto, where: str) -> None:
         raise ModelLoadError(f"ONNX model has no graph outputs: {where}")
     if "" not in opset_map(model) and any(n.domain in DEFAULT_DOMAINS for n in model.graph.node):
         raise ModelLoadError(f"ONNX model imports no default-domain opset: {where}")
+    check_sizes(model, where)
 
 
 def _checker_error(exc: Exception, where: str) -> RamielError:
