@@ -12,6 +12,7 @@ import builtins
 import inspect
 import json
 import keyword
+import os
 import re
 import textwrap
 import types
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core import ops
-from core.errors import UnsupportedOpError, first_line
+from core.errors import EmitError, UnsupportedOpError, first_line
 from core.graph import Graph, Node
 from core.ops.base import NodeCtx
 from core.ops.helpers import onnx_reference
@@ -108,12 +109,20 @@ class GeneratedModule:
         return mod
 
     def write(self, out_dir: str | Path, module_name: str) -> Path:
-        """Write ``<module_name>.py`` and ``<module_name>.safetensors`` into ``out_dir``."""
+        """Write ``<module_name>.py`` and ``<module_name>.safetensors`` into ``out_dir``.
+
+        Each file appears whole or not at all (written beside, then renamed); a full disk or an
+        unwritable folder is an :class:`EmitError` and leaves no partial file."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        write_safetensors(out / f"{module_name}.safetensors", self.weights)
+        weights = out / f"{module_name}.safetensors"
         path = out / f"{module_name}.py"
-        path.write_text(self.source.replace("@WEIGHTS_FILE@", f"{module_name}.safetensors"))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            write_safetensors(weights, self.weights)
+            source = self.source.replace("@WEIGHTS_FILE@", f"{module_name}.safetensors").encode()
+            _write_whole(path, lambda f: f.write(source))
+        except OSError as exc:
+            raise EmitError(f"cannot write the generated code to {out}: {exc.strerror or exc}") from None
         return path
 
 
@@ -149,11 +158,27 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
+
+    def body(f) -> None:
         f.write(len(head).to_bytes(8, "little"))
         f.write(head)
         for b in blobs:
             f.write(b)
+
+    _write_whole(Path(path), body)
+
+
+def _write_whole(path: Path, write: Callable) -> None:
+    """Write through ``write(file)`` into a temporary file beside ``path``, then rename it over ``path``;
+    on any error the temporary file is removed and the error raised."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 LOAD_WEIGHTS_SRC = '''

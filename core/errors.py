@@ -27,6 +27,10 @@ class InputFeedError(RamielError):
     """A feed given to ``run`` has the wrong name, shape or dtype."""
 
 
+class EmitError(RamielError):
+    """The generated code or its weights could not be written (disk full, unwritable folder)."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's text (library errors are often long)."""
     for line in str(exc).splitlines():

@@ -57,6 +57,37 @@ def _sparse_tensors(graph: onnx.GraphProto):
                 yield from _sparse_tensors(sub)
 
 
+def _text_fields(graph: onnx.GraphProto):
+    """(what, value) of every name a graph holds, subgraphs included."""
+    yield "graph name", graph.name
+    for seq, what in ((graph.input, "input"), (graph.output, "output"), (graph.value_info, "value_info"),
+                      (graph.initializer, "initializer")):  # fmt: skip
+        for x in seq:
+            yield what, x.name
+    for node in graph.node:
+        yield "node name", node.name
+        yield "op type", node.op_type
+        yield "domain", node.domain
+        for t in list(node.input) + list(node.output):
+            yield "tensor name", t
+        for attr in node.attribute:
+            yield "attribute name", attr.name
+            if attr.HasField("g"):
+                yield from _text_fields(attr.g)
+            for sub in attr.graphs:
+                yield from _text_fields(sub)
+
+
+def check_text(model: onnx.ModelProto, where: str) -> None:
+    """Names must be text: protobuf hands back ``bytes`` for a string field that is not valid UTF-8."""
+    for what, value in _text_fields(model.graph):
+        if not isinstance(value, str):
+            raise ModelLoadError(f"{what} {value[:40]!r} is not valid UTF-8 in {where}")
+    for imp in model.opset_import:
+        if not isinstance(imp.domain, str):
+            raise ModelLoadError(f"opset domain {imp.domain[:40]!r} is not valid UTF-8 in {where}")
+
+
 def check_sizes(model: onnx.ModelProto, where: str) -> None:
     """Refuse, before anything is built, node counts and tensors beyond the limits of ``core.limits``:
     initializers and constants (dense and sparse) and the declared shapes of inputs and outputs."""
@@ -137,6 +168,7 @@ def _require_graph(model: onnx.ModelProto, where: str) -> None:
         raise ModelLoadError(f"not an ONNX model (no IR version or no graph): {where}")
     if len(model.graph.output) == 0:
         raise ModelLoadError(f"ONNX model has no graph outputs: {where}")
+    check_text(model, where)
     if "" not in opset_map(model) and any(n.domain in DEFAULT_DOMAINS for n in model.graph.node):
         raise ModelLoadError(f"ONNX model imports no default-domain opset: {where}")
     check_sizes(model, where)

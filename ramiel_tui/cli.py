@@ -39,6 +39,14 @@ class BackendChoice(StrEnum):
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the worker pool is closed on the way out."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     typer.echo(f"ramiel-tui: error: {message}", err=True)
     raise typer.Exit(code)
@@ -88,8 +96,13 @@ def run_cli(
         launch_app(model, workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat,
                    backend.value)  # fmt: skip
         return
+    import signal
+    import threading
+
     from core.errors import RamielError
 
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if model is None:
             fail("no model given; usage: ramiel-tui MODEL.onnx --report (or ramiel-tui alone for the file picker)")
@@ -130,6 +143,8 @@ def run_cli(
         fail(str(exc))
     except OSError as exc:  # e.g. disk full or unwritable --emit folder
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+    except Terminated:
+        fail("terminated", 143)
     except KeyboardInterrupt:
         fail("interrupted", 130)
 

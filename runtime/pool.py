@@ -154,6 +154,8 @@ class WorkerPool:
                 if not p.is_alive():
                     self.arena.header[Header.ABORT] = 1
                     self.broken = f"worker {w} (pid {p.pid}) died during {phase} (exit code {p.exitcode})"
+                    if not self.arena.exists():
+                        self.broken += f"; its shared-memory segment /dev/shm/{self.arena.name} was removed"
                     raise WorkerDiedError(self.broken)
             if deadline is not None and time.monotonic() > deadline:
                 self.broken = f"workers did not finish {phase} within {timeout_s:.0f} s"

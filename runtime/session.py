@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 
 from core.codegen import resolve_shapes
-from core.errors import InputFeedError
+from core.errors import EmitError, InputFeedError
 from core.parallel_codegen import ParallelModule, execution_order, generate_parallel
 from core.pipeline import Compiled, compile_model
 from core.plan import Plan, PlanOptions
@@ -165,8 +165,15 @@ class ParallelSession:
         self.module: ParallelModule = generate_parallel(
             self.plan, source_model=self.compiled.source, backend=self.backend
         )
-        self._tmp = tempfile.mkdtemp(prefix="ramiel-")
-        self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
+        try:
+            self._tmp = tempfile.mkdtemp(prefix="ramiel-")
+        except OSError as exc:
+            raise EmitError(f"cannot make a folder for the generated code: {exc.strerror or exc}") from None
+        try:
+            self.module_path = str(self.module.write(self._tmp, "ramiel_plan"))
+        except BaseException:
+            self.close()
+            raise
         if compiled is None:
             self._release_weights()
         self._serial_mod = None

@@ -127,6 +127,10 @@ class Arena:
     def name(self) -> str:
         return self.shm.name
 
+    def exists(self) -> bool:
+        """Whether the segment still has its name in /dev/shm (someone may have removed it)."""
+        return not os.path.isdir("/dev/shm") or os.path.exists(os.path.join("/dev/shm", self.shm.name.lstrip("/")))
+
     def array(self, name: str) -> np.ndarray:
         """The tensor's view, in its logical (NCHW) shape whatever the memory order."""
         s = self.layout.slots[name]
@@ -166,5 +170,7 @@ class Arena:
         if self.owner:
             try:
                 self.shm.unlink()
-            except FileNotFoundError:
-                pass
+            except FileNotFoundError:  # removed under us: the tracker must not try again at exit
+                from multiprocessing import resource_tracker
+
+                resource_tracker.unregister(self.shm._name, "shared_memory")

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -178,11 +179,27 @@ class _Compute:
                 fn(self.weights, x)
 
 
+PARENT_POLL_S = 0.1
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Leave at once when the caller is gone (SIGKILL, SIGTERM, a crash), even in the middle of a long op:
+    nothing else would stop an orphan, and the segment is unlinked only when every user has left."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
 def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    threading.Thread(target=_exit_with_parent, args=(spec.parent_pid,), name="ramiel-parent-watch", daemon=True).start()
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(spec.threads)
-    arena = Arena(spec.layout, spec.shm_name)
+    try:
+        arena = Arena(spec.layout, spec.shm_name)
+    except OSError:  # the segment is gone (removed under the pool): the pool reports it
+        sys.exit(3)
     try:
         compute = _Compute(spec)
         fn = getattr(compute.mod, spec.function)
