@@ -120,7 +120,7 @@ class GeneratedModule:
             out.mkdir(parents=True, exist_ok=True)
             write_safetensors(weights, self.weights)
             source = self.source.replace("@WEIGHTS_FILE@", f"{module_name}.safetensors").encode()
-            _write_whole(path, lambda f: f.write(source))
+            write_whole(path, lambda f: f.write(source))
         except OSError as exc:
             raise EmitError(f"cannot write the generated code to {out}: {exc.strerror or exc}") from None
         return path
@@ -165,10 +165,10 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
         for b in blobs:
             f.write(b)
 
-    _write_whole(Path(path), body)
+    write_whole(Path(path), body)
 
 
-def _write_whole(path: Path, write: Callable) -> None:
+def write_whole(path: Path, write: Callable) -> None:
     """Write through ``write(file)`` into a temporary file beside ``path``, then rename it over ``path``;
     on any error the temporary file is removed and the error raised."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

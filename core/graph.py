@@ -135,8 +135,12 @@ def constant_value(node: onnx.NodeProto) -> np.ndarray:
             return np.array([s.decode("utf-8", errors="replace") for s in attr.strings], dtype=object)
         if name == "sparse_value":
             sp = attr.sparse_tensor
-            check_tensor_size("sparse constant", node.output[0] if node.output else node.name, sp.dims,
-                              itemsize_of(sp.values.data_type))
+            check_tensor_size(
+                "sparse constant",
+                node.output[0] if node.output else node.name,
+                sp.dims,
+                itemsize_of(sp.values.data_type),
+            )
             dense = np.zeros(tuple(sp.dims), dtype=np_dtype(sp.values.data_type))
             values = numpy_helper.to_array(sp.values)
             idx = numpy_helper.to_array(sp.indices)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.codegen import GeneratedModule, ModuleWriter, comment_text
+from core.codegen import GeneratedModule, ModuleWriter, comment_text, write_whole
+from core.errors import EmitError
 from core.plan import Plan
 
 
@@ -51,11 +52,15 @@ class ParallelModule(GeneratedModule):
             return super().write(out_dir, module_name)
         out = Path(out_dir)
         seg_dir = out / f"{module_name}_segments"
-        seg_dir.mkdir(parents=True, exist_ok=True)
-        for name, blob in self.segments.items():
-            (seg_dir / f"{name}.onnx").write_bytes(blob)
         path = out / f"{module_name}.py"
-        path.write_text(self.source.replace("@SEGMENTS_DIR@", seg_dir.name))
+        try:
+            seg_dir.mkdir(parents=True, exist_ok=True)
+            for name, blob in self.segments.items():
+                write_whole(seg_dir / f"{name}.onnx", lambda f, blob=blob: f.write(blob))
+            source = self.source.replace("@SEGMENTS_DIR@", seg_dir.name).encode()
+            write_whole(path, lambda f: f.write(source))
+        except OSError as exc:
+            raise EmitError(f"cannot write the generated code to {out}: {exc.strerror or exc}") from None
         return path
 
 

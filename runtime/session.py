@@ -16,6 +16,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 import onnx
 
 from core.codegen import resolve_shapes
-from core.errors import EmitError, InputFeedError
+from core.errors import EmitError, InputFeedError, first_line
 from core.parallel_codegen import ParallelModule, execution_order, generate_parallel
 from core.pipeline import Compiled, compile_model
 from core.plan import Plan, PlanOptions
@@ -123,6 +124,7 @@ class ParallelSession:
         compiled: Compiled | None = None,
     ) -> None:
         self._pool: WorkerPool | None = None
+        self._run_lock = threading.Lock()
         self._tmp: str | None = None
         if compiled is None:
             from runtime.calibrate import ensure_profile
@@ -211,16 +213,18 @@ class ParallelSession:
         arrays = self._split(self._check_feeds(feeds))
         names = self._check_outputs(output_names)
         if self._inprocess_threads:
-            t0 = time.perf_counter()
-            out = dict(zip((n for n, _ in self._outputs), self.run_serial(arrays, threads=self._inprocess_threads)))
-            self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, [])
+            with self._run_lock:  # run_serial sets torch's thread count and loads the module once
+                t0 = time.perf_counter()
+                out = dict(zip((n for n, _ in self._outputs), self.run_serial(arrays, threads=self._inprocess_threads)))
+                self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, [])
             return [out[n] for n in names]
-        if self._pool is None or self._pool.closed:
-            self._start_pool()  # a previous run failed: start afresh
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
-        t0 = time.perf_counter()
-        result, timings = self._pool.run({k: v for k, v in arrays.items() if k in self._layout.slots}, produced)
-        self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, timings)
+        with self._run_lock:  # one run at a time on the pool: concurrent callers queue here
+            if self._pool is None or self._pool.closed:
+                self._start_pool()  # a previous run failed: start afresh
+            t0 = time.perf_counter()
+            result, timings = self._pool.run({k: v for k, v in arrays.items() if k in self._layout.slots}, produced)
+            self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, timings)
         g = self.plan.graph
         out = {}
         for n, _ in self._slot_outputs:
@@ -460,10 +464,22 @@ class ParallelSession:
             if name not in feeds:
                 raise InputFeedError(f"missing input {name!r} ({info.dtype}[{info.shape_str()}])")
             value = feeds[name]
-            if not isinstance(value, np.ndarray):
-                raise InputFeedError(f"input {name!r} must be a numpy array, not {type(value).__name__}")
+            if not isinstance(value, np.ndarray):  # lists, numbers: converted to the input's type, as ORT does
+                try:
+                    value = np.asarray(value, dtype=info.dtype)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    raise InputFeedError(
+                        f"input {name!r} ({type(value).__name__}) cannot be made a {info.dtype} array: {first_line(exc)}"
+                    ) from None
+            if value.dtype != info.dtype and value.dtype.newbyteorder("=") == info.dtype:
+                value = value.astype(info.dtype)  # the same type in the other byte order (ORT would misread it)
             if value.dtype != info.dtype:
                 raise InputFeedError(f"input {name!r} has dtype {value.dtype}, expected {info.dtype}")
+            if value.ndim != len(info.shape):
+                raise InputFeedError(
+                    f"input {name!r} has rank {value.ndim} (shape {list(value.shape)}), "
+                    f"expected rank {len(info.shape)} ({list(info.shape)})"
+                )
             if tuple(value.shape) != tuple(info.shape):
                 raise InputFeedError(f"input {name!r} has shape {list(value.shape)}, expected {list(info.shape)}")
             out[name] = np.ascontiguousarray(value) if value.ndim else np.array(value)

@@ -23,7 +23,15 @@ EVIL_NAMES = [
     "'''\nimport os\nos.system('touch PWNED')\n'''",
     "x\\\n__import__('os').system('touch PWNED')",
     "__import__('os').system('touch PWNED')",
-    "def", "W", "torch", "X", "1abc", "", " ", "\u00e9\u4e2d\u0000", "a" * 300,
+    "def",
+    "W",
+    "torch",
+    "X",
+    "1abc",
+    "",
+    " ",
+    "\u00e9\u4e2d\u0000",
+    "a" * 300,
 ]
 
 
@@ -319,7 +327,7 @@ def target(path: str | Path, execute: bool = True) -> str:
         return "ok"
     feeds = random_feeds(g)
     try:
-        ref = ort_session(str(path)).run(None, dict(zip(g.inputs, feeds)))
+        ref = ort_session(str(path), optimize=False).run(None, dict(zip(g.inputs, feeds)))  # ORT's fusions clamp NaN
     except Exception:  # noqa: BLE001  (ORT refuses the model or the feeds: nothing to compare with)
         return "ok"
     try:
@@ -328,6 +336,8 @@ def target(path: str | Path, execute: bool = True) -> str:
         raise Mismatch(f"generated code failed where ORT runs: {type(exc).__name__}: {exc}") from exc
     for name, a, b in zip(g.outputs, ours, ref):
         if not allclose(a, b):
-            raise Mismatch(f"output {name!r}: ours {a.dtype}{list(a.shape)} vs ORT {b.dtype}{list(b.shape)}, "
-                           f"max abs diff {max_abs_diff(a, b):.3g}")
+            raise Mismatch(
+                f"output {name!r}: ours {a.dtype}{list(a.shape)} vs ORT {b.dtype}{list(b.shape)}, "
+                f"max abs diff {max_abs_diff(a, b):.3g}"
+            )
     return "ok"

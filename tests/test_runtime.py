@@ -133,9 +133,9 @@ def session():
         (lambda f: {}, "missing input 'images'"),
         (lambda f: {"images": f["images"].astype(np.float64)}, "dtype float64, expected float32"),
         (lambda f: {"images": f["images"][:, :2]}, "has shape [1, 2, 64, 64], expected [1, 3, 64, 64]"),
-        (lambda f: {"images": f["images"].tolist()}, "must be a numpy array"),
+        (lambda f: {"images": "abc"}, "input 'images' (str) cannot be made a float32 array"),
     ],
-    ids=["extra", "missing", "dtype", "shape", "list"],
+    ids=["extra", "missing", "dtype", "shape", "text"],
 )
 def test_bad_feeds_are_clear_errors(session, mutate, needle):
     with pytest.raises(InputFeedError, match=needle.replace("[", r"\[").replace("]", r"\]")):
