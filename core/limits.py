@@ -49,18 +49,25 @@ def check_tensor_size(what: str, name: str, dims, itemsize: int) -> None:
 
     Python integers: no overflow whatever the dims say."""
     numel = 1
+    spread = 1  # the product with zeros left out: numpy refuses a [0, 2^62] array too
     for d in dims:
         d = int(d)
         if d < 0:
             raise ModelLoadError(f"{what} {name!r} has a negative dimension in shape {list(map(int, dims))}")
         numel *= d
-    nbytes = numel * max(1, int(itemsize))
+        spread *= max(d, 1)
+    item = max(1, int(itemsize))
     limit = max_tensor_bytes()
-    if nbytes > limit:
-        shape = "x".join(str(int(d)) for d in dims)
+    shape = "x".join(str(int(d)) for d in dims)
+    if numel * item > limit:
         raise ModelLoadError(
-            f"{what} {name!r} of shape {shape} would need {human_bytes(nbytes)}, more than the "
+            f"{what} {name!r} of shape {shape} would need {human_bytes(numel * item)}, more than the "
             f"{human_bytes(limit)} limit (RAMIEL_MAX_TENSOR_BYTES)"
+        )
+    if spread * item > limit:
+        raise ModelLoadError(
+            f"{what} {name!r} of shape {shape} is empty but its other dimensions would need "
+            f"{human_bytes(spread * item)}, more than the {human_bytes(limit)} limit (RAMIEL_MAX_TENSOR_BYTES)"
         )
 
 

@@ -91,6 +91,8 @@ def hostile_cases() -> dict[str, Callable[[], onnx.ModelProto]]:
             [helper.make_node("Add", ["x", "w"], ["y"])], [_vi("x", [2])], [_vi("y", [2])], [_raw_tensor("w", [-3, 2])]),
         "input_2^40_elements": lambda: _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", huge)], [_vi("y", huge)]),
         "input_negative_dims": lambda: _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [-5, 3])], [_vi("y", [-5, 3])]),
+        "zero_size_with_2^62_dim": lambda: _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [0, 2**62, 128])],
+                                                  [_vi("y", [0, 2**62, 128])]),
         "zero_size_tensors": lambda: _model(
             [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "w"], ["y"])], [_vi("x", [0, 3])],
             [_vi("y", [0, 3])], [numpy_helper.from_array(np.zeros((0, 3), np.float32), "w")]),
