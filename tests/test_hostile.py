@@ -160,3 +160,24 @@ def test_fuzz_script_runs_bounded(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "30 inputs in" in proc.stdout and "findings: 0" in proc.stdout
+
+
+# -- the app on a hostile file ---------------------------------------------------------------
+async def test_app_opens_on_the_error_and_exits_2(tmp_path):
+    """``ramiel-tui corrupt.onnx`` (no --report): the app opens on an error view with the one-line message;
+    quitting exits with status 2 (the CLI then prints the same line to stderr)."""
+    from textual.widgets import Static
+
+    from ramiel_tui.app import Options, create_app
+    from tests.test_app import until
+
+    path = tmp_path / "huge.onnx"
+    onnx.save(CASES["constant_2^40_elements_no_data"](), path)
+    app = create_app(path, Options(cost="analytic"), frozen=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.error is not None)
+        assert app.load_failed and "would need 4.0 TiB" in app.error and "\n" not in app.error
+        shown = str(app.query_one("#ov-model", Static).render())
+        assert "Could not analyse the model" in shown and "would need 4.0 TiB" in shown
+        await pilot.press("q")
+    assert app.return_code == 2
