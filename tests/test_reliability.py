@@ -22,7 +22,7 @@ from core.errors import EmitError
 from core.verify import allclose, ort_session
 from runtime import ParallelSession, WorkerDiedError
 from tests import test_runtime
-from tests.test_runtime import alive, check, feeds_for, shm_entries
+from tests.test_runtime import alive, check, feeds_for, left_behind, shm_entries
 
 no_leaks = test_runtime.no_leaks  # the fixture: nothing new in /dev/shm after the test
 
@@ -38,15 +38,6 @@ def wait_for(predicate, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
-
-
-def left_behind(before: set[str], pid: int) -> set[str]:
-    """New /dev/shm entries that process ``pid`` left: its segments, and semaphores (which carry no pid)
-    when no other process made ramiel segments meanwhile (other test runs may share /dev/shm)."""
-    new = shm_entries() - before
-    mine = {e for e in new if e.startswith(f"ramiel_{pid}_")}
-    foreign = {e for e in new if e.startswith("ramiel_") and e not in mine}
-    return mine if foreign else new
 
 
 def test_worker_killed_mid_run_then_the_pool_restarts(monkeypatch, tmp_path, no_leaks):

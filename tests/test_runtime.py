@@ -58,6 +58,15 @@ def check(sess: ParallelSession, path: Path) -> None:
             assert allclose(a, b), f"max abs diff {max_abs_diff(a, b):.3g}"
 
 
+def left_behind(before: set[str], pid: int) -> set[str]:
+    """New /dev/shm entries that process ``pid`` left: its segments, and semaphores (which carry no pid)
+    when no other process made ramiel segments meanwhile (other test runs may share /dev/shm)."""
+    new = shm_entries() - before
+    mine = {e for e in new if e.startswith(f"ramiel_{pid}_")}
+    foreign = {e for e in new if e.startswith("ramiel_") and e not in mine}
+    return mine if foreign else new
+
+
 @pytest.fixture
 def no_leaks(monkeypatch):
     """Nothing new in /dev/shm after the test. Segments are named ramiel_<pid>_…; semaphores carry no
@@ -133,7 +142,7 @@ def session():
         (lambda f: {}, "missing input 'images'"),
         (lambda f: {"images": f["images"].astype(np.float64)}, "dtype float64, expected float32"),
         (lambda f: {"images": f["images"][:, :2]}, "has shape [1, 2, 64, 64], expected [1, 3, 64, 64]"),
-        (lambda f: {"images": "abc"}, "input 'images' (str) cannot be made a float32 array"),
+        (lambda f: {"images": "abc"}, "cannot be made a float32 array: could not convert string to float"),
     ],
     ids=["extra", "missing", "dtype", "shape", "text"],
 )
