@@ -33,7 +33,7 @@ def onnx_reduce(op, x, axes=None, keepdims=1, noop_with_empty_axes=0):
     dims = [] if axes is None else sorted({int(a) % max(rank, 1) for a in torch.as_tensor(axes).reshape(-1).tolist()})
     if not dims and not noop_with_empty_axes:
         dims = list(range(rank))
-    keep = bool(keepdims)
+    keep = keepdims == 1  # as ONNX shape inference and ORT read it: any other value drops the axes
     dtype = x.dtype
     if op == "ReduceL1":
         x = torch.abs(x)
@@ -134,7 +134,7 @@ def _reduce_helper(ctx: NodeCtx, axes: str, keep: bool, noop: bool) -> str:
 
 def _reduce(ctx: NodeCtx, axes: list[int] | None, runtime_axes: str | None) -> str:
     op = ctx.node.op_type
-    keep = bool(ctx.attr("keepdims", 1))
+    keep = ctx.attr("keepdims", 1) == 1  # as ONNX shape inference and ORT read it
     noop = bool(ctx.attr("noop_with_empty_axes", 0))
     shape = ctx.info(0).shape
     rank = None if shape is None else len(shape)
@@ -178,7 +178,7 @@ for _op in REDUCE_OPS:
 def _arg(ctx: NodeCtx, fn: str) -> str:
     x = ctx.x(0)
     axis = int(ctx.attr("axis", 0))
-    keep = bool(ctx.attr("keepdims", 1))
+    keep = ctx.attr("keepdims", 1) == 1  # as ONNX shape inference and ORT read it
     if not ctx.attr("select_last_index", 0):
         return f"{fn}({x}, dim={axis}, keepdim={keep})"
     # first index in the reversed tensor = last index in the original
