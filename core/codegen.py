@@ -60,6 +60,13 @@ class Namer:
         return name
 
 
+def docstring(text: str) -> str:
+    """A triple-quoted literal for ``text`` (which may hold a model's or a file's name): backslashes
+    escaped (``\\x`` or ``\\N{`` would not compile), no closing quotes inside."""
+    body = text.replace("\\", "\\\\").replace('"""', "'''")
+    return '"""' + body + (" " if body.endswith('"') else "") + '"""'
+
+
 def comment_text(text: str) -> str:
     """Text safe to put in a ``#`` comment (no newlines or control characters)."""
     return "".join(c if c.isprintable() else "?" for c in text)[:200]
@@ -366,7 +373,7 @@ class ModuleWriter:
         return lines, spans
 
     def preamble(self, doc: str) -> list[str]:
-        lines = ['"""' + doc.replace('"""', "'''") + '"""', ""]
+        lines = [docstring(doc), ""]
         lines += ["import json", "import math", "import os", "import sys", "", "import numpy as np", "import torch",
                   "import torch.nn.functional as F", ""]  # fmt: skip
         return lines

@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 from onnx import helper, numpy_helper
 
-from core.codegen import RANDOM_INPUTS_SRC, Namer, comment_text
+from core.codegen import RANDOM_INPUTS_SRC, Namer, comment_text, docstring
 from core.graph import Graph, Node
 from core.parallel_codegen import ParallelModule, cross_tensors, execution_order, worker_nodes
 from core.plan import Plan
@@ -294,7 +294,7 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
         "S[name](...) runs one ONNX subgraph of the plan (SEGMENTS_DIR/name.onnx) in onnxruntime;\n"
         "X.wait / X.send hand tensors between workers through shared memory."
     )
-    out = ['"""' + doc.replace('"""', "'''") + '"""']
+    out = [docstring(doc)]
     out += HEADER_SRC.splitlines()
     out += ["", 'SEGMENTS_DIR = "@SEGMENTS_DIR@"', f"SOURCE_MODEL = {str(source_model)!r}"]
     out.append("INPUTS = {  # name: (shape, dtype)")

@@ -23,6 +23,8 @@ EVIL_NAMES = [
     "'''\nimport os\nos.system('touch PWNED')\n'''",
     "x\\\n__import__('os').system('touch PWNED')",
     "__import__('os').system('touch PWNED')",
+    "bad\\xZZ \\N{oops\\",
+    'ends with a quote"',
     "def",
     "W",
     "torch",
@@ -68,6 +70,11 @@ def evil_names_model(name: str = EVIL) -> onnx.ModelProto:
         helper.make_node("Mul", [name + "b", name + "c"], [name + "out"], name=name + "4"),
     ]
     return _model(nodes, [_vi(name, [2])], [_vi(name + "out", [2])], [w])
+
+
+def _named_graph(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    model.graph.name = name
+    return model
 
 
 def hostile_cases() -> dict[str, Callable[[], onnx.ModelProto]]:
@@ -140,6 +147,7 @@ def hostile_cases() -> dict[str, Callable[[], onnx.ModelProto]]:
         "chain_20000_nodes": lambda: _chain(20_000),
         "chain_over_node_limit": lambda: _chain(100_001),
         "evil_names": evil_names_model,
+        "backslash_graph_name": lambda: _named_graph(evil_names_model("x"), "bad\\xZZ \\N{oops \"\"\" end\\"),
     }  # fmt: skip
 
 
@@ -258,6 +266,8 @@ def mutate_structure(model: onnx.ModelProto, rng: random.Random) -> None:
     elif kind == 6 and nodes and g.input:  # a node's output shadows a graph input
         rng.choice(nodes).output[0] = rng.choice(list(g.input)).name
     elif kind == 7 and nodes:  # hostile names, renamed consistently
+        if rng.random() < 0.3:
+            g.name = rng.choice(EVIL_NAMES)
         n = rng.choice(nodes)
         n.name = rng.choice(EVIL_NAMES)
         if n.output:

@@ -49,6 +49,7 @@ EXPECTED = {  # case → "ok" (compiles, and the generated code equals ORT) or a
     "keepdims_2": "ok",  # fuzz finding: read as ORT reads it (only 1 keeps the axes)
     "reshape_to_2^40": "tensor 'y' of shape 1048576x1048576 would need 4.0 TiB, " + LIMIT,
     "evil_names": "ok",
+    "backslash_graph_name": "ok",  # review finding: the docstring did not compile
 }
 CASES = {k: v for k, v in hostile_cases().items() if "chain" not in k}
 
