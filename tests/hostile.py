@@ -317,6 +317,16 @@ class Mismatch(AssertionError):
     """The generated code ran but disagrees with ONNX Runtime (or fails where ORT runs)."""
 
 
+def _overflows(graph) -> bool:
+    """Weights that are not finite or beyond 1e30 make float32 arithmetic overflow; how Inf and NaN then
+    flow through fused or reordered kernels differs between ORT and torch: no oracle there."""
+    for value in graph.initializers.values():
+        v = np.asarray(value)
+        if v.dtype.kind == "f" and v.size and not (np.isfinite(v).all() and np.abs(v).max() < 1e30):
+            return True
+    return False
+
+
 def target(path: str | Path, execute: bool = True) -> str:
     """Load, check and compile the file, emit both modules and byte-compile them; with ``execute``,
     run the serial module on random feeds and compare with ONNX Runtime where ORT accepts the model.
@@ -341,6 +351,8 @@ def target(path: str | Path, execute: bool = True) -> str:
     g = compiled.graph
     # ORT runs every node of the file, dead ones too (thousands of copies would take gigabytes): no oracle there
     if not execute or len(compiled.input_graph.nodes) > 2000 or not all(g.info(t).is_static for t in g.inputs):
+        return "ok"
+    if _overflows(compiled.input_graph):
         return "ok"
     feeds = random_feeds(g)
     try:

@@ -103,6 +103,18 @@ def test_names_that_are_not_utf8_are_refused(tmp_path):
         load_model(path)
 
 
+def test_nul_in_a_node_name_per_node_program():
+    """The per-node program (measured costs, shape resolution) compiles one statement per node, named
+    after the node: a NUL in the name made ``compile`` raise ValueError (fuzz finding)."""
+    from core.codegen import node_program
+    from core.graph import Graph
+
+    model = evil_names_model("x")
+    model.graph.node[0].name = "a\x00b"
+    prog = node_program(Graph.from_model(load_model(model)))
+    assert [name for name, _, _ in prog.steps][0] == "a\x00b"
+
+
 def test_cli_hostile_file_is_one_line_exit_2(tmp_path):
     path = tmp_path / "huge.onnx"
     onnx.save(CASES["constant_2^40_elements_no_data"](), path)
