@@ -179,6 +179,11 @@ def _arg(ctx: NodeCtx, fn: str) -> str:
     x = ctx.x(0)
     axis = int(ctx.attr("axis", 0))
     keep = ctx.attr("keepdims", 1) == 1  # as ONNX shape inference and ORT read it
+    shape = ctx.info(0).shape
+    if shape is not None and all(isinstance(d, int) and d >= 0 for d in shape) and -len(shape) <= axis < len(shape):
+        out = [1 if i == axis % len(shape) else d for i, d in enumerate(shape) if keep or i != axis % len(shape)]
+        if shape[axis] == 0 and 0 in out:  # nothing to compute; torch refuses an empty reduction axis even so
+            return f"torch.zeros({tuple(out)!r}, dtype=torch.int64)"
     if not ctx.attr("select_last_index", 0):
         return f"{fn}({x}, dim={axis}, keepdim={keep})"
     # first index in the reversed tensor = last index in the original
