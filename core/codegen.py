@@ -553,7 +553,9 @@ def node_program(graph: Graph) -> NodeProgram:
     ns["OPSETS"] = dict(graph.opsets)
     ns["REFERENCE_NODES"] = dict(w.reference_nodes)
     ns["W"] = {k: ns["as_tensor"](k, np.array(v)) for k, v in w.weights_used.items()}
-    steps = [(n.name, compile(lines[n.name], f"<node {comment_text(n.name)}>", "exec"), dead.get(n.name, [])) for n in order]
+    steps = [
+        (n.name, compile(lines[n.name], f"<node {comment_text(n.name)}>", "exec"), dead.get(n.name, [])) for n in order
+    ]
     prelude = compile(
         "\n".join(ln for ln in (w.input_layout(t) for t in graph.inputs) if ln) or "pass", "<layout>", "exec"
     )
