@@ -145,6 +145,9 @@ def hostile_cases() -> dict[str, Callable[[], onnx.ModelProto]]:
         "argmax_empty_axis_empty_output": lambda: _model(
             [helper.make_node("ArgMax", ["x"], ["a"], axis=1, keepdims=0)], [_vi("x", [0, 0])],
             [_vi("a", [0], TensorProto.INT64)], opset=13),
+        "reduce_mean_empty_axis": lambda: _model(
+            [helper.make_node("ReduceMean", ["x"], ["m"], axes=[1], keepdims=0)], [_vi("x", [2, 0])], [_vi("m", [2])],
+            opset=13),
         "reshape_to_2^40": lambda: _model(
             [helper.make_node("Reshape", ["x", "s"], ["y"])], [_vi("x", [4])], [_vi("y", ["N", "M"])], [s40]),
         "chain_20000_nodes": lambda: _chain(20_000),

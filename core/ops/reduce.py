@@ -53,6 +53,8 @@ def onnx_reduce(op, x, axes=None, keepdims=1, noop_with_empty_axes=0):
             x = torch.amax(x, dim=dims, keepdim=keep)
         elif op == "ReduceMin":
             x = torch.amin(x, dim=dims, keepdim=keep)
+        elif op == "ReduceMean" and x.numel() == 0:  # ORT: 0 for the mean of nothing (torch: NaN)
+            x = torch.sum(x, dim=dims, keepdim=keep, dtype=dtype)
         elif op == "ReduceMean":
             x = torch.mean(x if dtype.is_floating_point else x.double(), dim=dims, keepdim=keep)
         elif op == "ReduceProd":
@@ -149,6 +151,8 @@ def _reduce(ctx: NodeCtx, axes: list[int] | None, runtime_axes: str | None) -> s
         return _reduce_expr(ctx, op, None, keep)
     # torch.amax/amin refuse empty reductions where ONNX gives -inf/+inf; a symbolic dim may be 0 at run time
     if op in ("ReduceMax", "ReduceMin") and any(not isinstance(shape[i], int) or shape[i] == 0 for i in dims):
+        return _reduce_helper(ctx, lit(axes), keep, noop)
+    if op == "ReduceMean" and any(shape[i] == 0 for i in dims):  # the mean of nothing: 0 as in ORT
         return _reduce_helper(ctx, lit(axes), keep, noop)
     if len(axes) == 1 and axes[0] < 0:
         dims = list(axes)  # keep the exporter's spelling: dim=-1
