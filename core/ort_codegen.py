@@ -75,23 +75,48 @@ def segment_model(graph: Graph, nodes: list[Node], inputs: list[str], outputs: l
 
 
 def cut_segments(
-    graph: Graph, wk: int, nodes: list[Node], cross: dict, cluster_of: dict[str, int] | None = None
+    graph: Graph,
+    wk: int,
+    nodes: list[Node],
+    cross: dict,
+    cluster_of: dict[str, int] | None = None,
+    schedule=None,
+    slack_us: float = 1000.0,
 ) -> tuple[list[tuple], list[Segment]]:
     """One worker's program: steps ("input"|"wait"|"run"|"send"|"output"|"mark", tensor, segment or cluster).
 
-    With ``cluster_of`` (a worker running several clusters), a segment also ends where a cluster does,
-    so that each cluster's start is marked."""
+    A segment ends where the worker must wait for a tensor, and where it sends one that another
+    worker needs soon. With ``schedule`` (the simulated one), a send whose first reader starts more
+    than ``slack_us`` later is deferred to the end of the segment (unless the segment would run past
+    that reader's start): fewer, longer segments keep ONNX Runtime's fusions and blocked layouts.
+    With ``cluster_of`` (a worker running several clusters), a segment also ends where a cluster
+    does, so that each cluster's start is marked."""
     steps: list[tuple] = []
     segments: list[Segment] = []
     have: set[str] = set()
     current: list[Node] = []
+    deferred: list[str] = []  # tensors leaving this worker at the end of the current segment
+    deadline = float("inf")  # the simulated time by which the deferred tensors are needed
 
     def close() -> None:
+        nonlocal deadline
         if current:
             seg = Segment(f"w{wk}_s{len(segments)}", wk, list(current))
             segments.append(seg)
             steps.append(("run", seg))
             current.clear()
+        for t in deferred:
+            if t in cross:
+                steps.append(("send", t))
+            if t in graph.outputs:
+                steps.append(("output", t))
+        deferred.clear()
+        deadline = float("inf")
+
+    def needed_at(t: str) -> float:
+        if schedule is None or t not in cross:
+            return float("-inf")  # graph outputs go out at once only when no schedule is known
+        return min((schedule.start[c.name] for c in graph.consumers(t) if c.name in schedule.start), default=0.0)
 
     current_cluster = None
     for node in nodes:
@@ -109,16 +134,18 @@ def cut_segments(
                 close()
                 steps.append(("wait", t))
                 have.add(t)
+        if schedule is not None and current and schedule.end[node.name] > deadline:
+            close()  # running this node first would make a deferred tensor late
         current.append(node)
         have.update(node.present_outputs)
         leaving = [t for t in node.present_outputs if t in cross or t in graph.outputs]
         if leaving:
-            close()
-            for t in leaving:
-                if t in cross:
-                    steps.append(("send", t))
-                if t in graph.outputs:
-                    steps.append(("output", t))
+            deferred += leaving
+            soon = min(needed_at(t) for t in leaving)
+            if schedule is None or soon - schedule.end[node.name] < slack_us:
+                close()
+            else:
+                deadline = min(deadline, soon - slack_us / 2)
     close()
     # inputs and outputs of each segment
     later_reads: dict[int, set[str]] = {}
@@ -168,6 +195,7 @@ class Segment:
     def __init__(self, name, threads=1):
         self.name = name
         self.inputs, self.outputs = SEGMENTS[name]
+        threads = max(threads, SEGMENT_THREADS.get(name, 1))
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), SEGMENTS_DIR, name + ".onnx")
         self.session = onnxruntime.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
 
@@ -220,7 +248,28 @@ if __name__ == "__main__":
 )
 
 
-def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModule:
+def hybrid_threads(plan: Plan, segments: list[Segment], cores: int, min_us: float = 500.0) -> dict[str, int]:
+    """Inter × intra-op: a segment that, in the simulated schedule, runs while every other worker is
+    idle (waiting for it: the critical path) gets every core; the others keep one thread each."""
+    if cores <= 1:
+        return {}
+    sched = plan.schedule
+    busy: dict[int, list[tuple[float, float]]] = {}
+    for seg in segments:
+        busy.setdefault(seg.worker, []).extend((sched.start[n.name], sched.end[n.name]) for n in seg.nodes)
+    out = {}
+    for seg in segments:
+        a = min(sched.start[n.name] for n in seg.nodes)
+        b = max(sched.end[n.name] for n in seg.nodes)
+        if b - a < min_us:
+            continue
+        overlap = sum(max(0.0, min(b, e) - max(a, s)) for w, iv in busy.items() if w != seg.worker for s, e in iv)
+        if overlap < 0.25 * (b - a):
+            out[seg.name] = cores
+    return out
+
+
+def generate_parallel_ort(plan: Plan, *, source_model: str = "", cores: int = 1) -> ParallelModule:
     g = plan.graph
     if has_subgraphs(g):
         from core.errors import UnsupportedOpError
@@ -241,7 +290,7 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
         clusters_of_worker.setdefault(wk, []).append(i)
     for wk in range(workers):
         multi = len(clusters_of_worker.get(wk, [])) > 1
-        steps, segs = cut_segments(g, wk, per_worker[wk], cross, _cluster_of(plan) if multi else None)
+        steps, segs = cut_segments(g, wk, per_worker[wk], cross, _cluster_of(plan) if multi else None, plan.schedule)
         segments.update((s.name, s) for s in segs)
         lines: list[str] = []
         for kind, item in steps:
@@ -285,6 +334,7 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
         bodies += ["", "", f"def {fname}(S, X):", f'    """{doc}"""']
         bodies += ["    " + ln for ln in lines] or ["    pass"]
 
+    threads = hybrid_threads(plan, list(segments.values()), cores) if workers > 1 else {}
     whole = Segment(SERIAL_SEGMENT, -1, [g.node_by_name[n] for n in order], list(g.inputs), list(g.outputs))
     models = {s.name: segment_model(g, s.nodes, s.inputs, s.outputs, s.name) for s in [*segments.values(), whole]}
     doc = (
@@ -301,6 +351,11 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "") -> ParallelModu
     out += [f"    {t!r}: ({list(g.info(t).shape)!r}, {str(g.info(t).dtype)!r})," for t in g.inputs]
     out += ["}", f"OUTPUTS = {list(g.outputs)!r}", "SEGMENTS = {  # name: (inputs, outputs)"]
     out += [f"    {name!r}: ({s.inputs!r}, {s.outputs!r})," for name, s in [*segments.items(), (whole.name, whole)]]
+    out.append("}")
+    out.append(
+        "SEGMENT_THREADS = {  # segments that run while the other workers are idle: every core (inter x intra-op)"
+    )
+    out += [f"    {k!r}: {v}," for k, v in threads.items()]
     out.append("}")
     out += ["", "# Hand-offs between workers: tensor: producer worker -> consumer workers (bytes)"]
     out += [

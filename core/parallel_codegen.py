@@ -111,12 +111,14 @@ def cross_tensors(plan: Plan, order: list[str]) -> dict[str, CrossTensor]:
 
 
 def generate_parallel(
-    plan: Plan, *, source_model: str = "", layout: str = "channels_last", backend: str = "torch"
+    plan: Plan, *, source_model: str = "", layout: str = "channels_last", backend: str = "torch", cores: int = 1
 ) -> ParallelModule:
+    """``cores``: with the ort backend, segments on the critical path while the other workers idle
+    get that many intra-op threads (a hybrid plan); 1 keeps every segment on one thread."""
     if backend == "ort":
         from core.ort_codegen import generate_parallel_ort
 
-        return generate_parallel_ort(plan, source_model=source_model)
+        return generate_parallel_ort(plan, source_model=source_model, cores=cores)
     g = plan.graph
     w = ModuleWriter(g, layout)
     worker_of = worker_of_nodes(plan)

@@ -119,6 +119,7 @@ class ParallelSession:
         cost: str = "auto",
         backend: str = "auto",
         batch: int = 1,
+        hybrid: bool = True,
         threads_per_worker: int | None = None,
         force_parallel: bool = False,
         compiled: Compiled | None = None,
@@ -164,9 +165,11 @@ class ParallelSession:
         if not self.parallel:  # one worker runs every cluster, with the whole thread budget
             self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
         self.backend = self.plan.backend
+        self.hybrid = hybrid and self.parallel and self.backend == "ort"
         self.module: ParallelModule = generate_parallel(
-            self.plan, source_model=self.compiled.source, backend=self.backend
-        )
+            self.plan, source_model=self.compiled.source, backend=self.backend,
+            cores=cpu_budget() if self.hybrid else 1,
+        )  # fmt: skip
         try:
             self._tmp = tempfile.mkdtemp(prefix="ramiel-")
         except OSError as exc:
@@ -180,7 +183,7 @@ class ParallelSession:
             self._release_weights()
         self._serial_mod = None
         self._serial_weights = None
-        self._serial_threads = 0
+        self._serial_sessions: dict[int, dict] = {}  # ort backend: thread count → the whole-graph session
         cores = cpu_budget()
         pool_size = workers if self.parallel else 1
         self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
@@ -277,11 +280,10 @@ class ParallelSession:
         args = [split[n] for n, _ in self._slot_inputs]
         names = [n for n, _ in self._outputs]
         if self.module.backend == "ort":  # the whole graph in one onnxruntime session
-            if self._serial_mod is None or self._serial_threads != threads:
-                self._serial_mod = self._serial_mod or import_generated(self.module_path, "ramiel_serial_plan")
-                self._serial_weights = self._serial_mod.load_weights(names=["all"], threads=threads)
-                self._serial_threads = threads
-            outs = self._serial_mod.run_serial(self._serial_weights, *args)
+            self._serial_mod = self._serial_mod or import_generated(self.module_path, "ramiel_serial_plan")
+            if threads not in self._serial_sessions:  # a session's thread count is fixed when it is made
+                self._serial_sessions[threads] = self._serial_mod.load_weights(names=["all"], threads=threads)
+            outs = self._serial_mod.run_serial(self._serial_sessions[threads], *args)
             return self._join({n: np.asarray(o).copy() for (n, _), o in zip(self._slot_outputs, outs)}, names)
         import torch
 

@@ -132,3 +132,20 @@ def test_tensors_made_by_constant_folding_fusions_are_renamed():
     assert report.added_ops.get("Gemm") and made  # MatMul+Add fused, with new shape tensors
     assert all(t.endswith("_cp") for t in made), sorted(made)
     assert onnx.load_from_string(raw).graph.initializer[0].name == folded.graph.initializer[0].name
+
+
+def test_hybrid_segments_get_every_core_only_when_the_others_idle():
+    """Inter x intra-op: segments that the simulated schedule runs while the other worker waits get
+    every core; the rest one thread. The module lists them."""
+    from core.ort_codegen import Segment, hybrid_threads
+
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    c = compile_model(path, PlanOptions(workers=2, cost="analytic", backend="ort"))
+    plan = c.plan
+    pm = generate_parallel(plan, source_model=str(path), backend="ort", cores=4)
+    assert "SEGMENT_THREADS = {" in pm.source
+    g = plan.graph
+    nodes = {n: g.node_by_name[n] for n in plan.graph.node_by_name}
+    lone = [nodes[n] for n in plan.clusters[0]]  # a made-up segment alone on worker 0: nothing overlaps it
+    assert hybrid_threads(plan, [Segment("x", 0, lone)], cores=4, min_us=0.0) == {"x": 4}
+    assert hybrid_threads(plan, [Segment("x", 0, lone)], cores=1) == {}
