@@ -174,17 +174,19 @@ import numpy as np
 import onnxruntime
 
 
-def session_options(threads):
+def session_options(threads, alone=False):
+    """``alone``: the whole graph in one session (nothing else runs beside it)."""
     so = onnxruntime.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
-    # Many small sessions per worker: a per-session memory arena would keep each segment's peak
-    # activations reserved; plain allocations keep the worker near the weights it holds.
-    so.enable_cpu_mem_arena = False
-    if threads > 1:  # a thread that waits must not burn a core another worker computes on
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if not alone:
+        # Many small sessions per worker: a per-session memory arena would keep each segment's peak
+        # activations reserved; plain allocations keep the worker near the weights it holds.
+        so.enable_cpu_mem_arena = False
+        if threads > 1:  # a thread that waits must not burn a core another worker computes on
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so
 
 
@@ -197,7 +199,8 @@ class Segment:
         self.inputs, self.outputs = SEGMENTS[name]
         threads = max(threads, SEGMENT_THREADS.get(name, 1))
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), SEGMENTS_DIR, name + ".onnx")
-        self.session = onnxruntime.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
+        so = session_options(threads, alone=name == "all")
+        self.session = onnxruntime.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
     def __call__(self, *inputs):
         return self.session.run(self.outputs, dict(zip(self.inputs, inputs)))

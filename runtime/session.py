@@ -192,8 +192,14 @@ class ParallelSession:
         self.plan_choice_ms: dict[str, float] = {}  # ort backend: parallel plan vs intra-op, timed at start
         self._inprocess_threads = 0  # > 0: the whole graph runs in this process, in one onnxruntime session
         try:
-            self._start_pool()
-            if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
+            if not self.parallel and self.backend == "ort":
+                # sequential with onnxruntime: the whole graph in one session in this process (no hand-off)
+                self._pick_inprocess_threads([threads_per_worker] if threads_per_worker else [cores, 1])
+            else:
+                self._start_pool()
+            if self._inprocess_threads:
+                pass
+            elif not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
                 self._pick_fallback_threads()
             elif self.parallel and not force_parallel and self.backend == "ort" and self.batch == 1 and cores > 1:
                 self._compare_with_intra_op(cores)
@@ -213,12 +219,15 @@ class ParallelSession:
         ]
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
-        arrays = self._split(self._check_feeds(feeds))
+        checked = self._check_feeds(feeds)
+        arrays = self._split(checked)
         names = self._check_outputs(output_names)
         if self._inprocess_threads:
             with self._run_lock:  # run_serial sets torch's thread count and loads the module once
                 t0 = time.perf_counter()
-                out = dict(zip((n for n, _ in self._outputs), self.run_serial(arrays, threads=self._inprocess_threads)))
+                out = dict(
+                    zip((n for n, _ in self._outputs), self.run_serial(checked, threads=self._inprocess_threads))
+                )
                 self.last_run_timings = RunTimings((time.perf_counter() - t0) * 1e3, [])
             return [out[n] for n in names]
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
@@ -407,6 +416,24 @@ class ParallelSession:
         else:
             self.decision = Decision(True, f"{self.decision.reason}; measured at start: {par:.2f} ms against "
                                            f"{seq:.2f} ms for {serial}")  # fmt: skip
+
+    def _pick_inprocess_threads(self, candidates: list[int], runs: int = 3) -> None:
+        """Sequential plan, ort backend: time the whole-graph session at each thread count, keep the fastest."""
+        from core.verify import random_feeds
+
+        g = self.compiled.plan.graph
+        samples = [dict(zip(g.inputs, random_feeds(g, seed=s))) for s in range(self.batch)]
+        feeds = {t: np.concatenate([x[t] for x in samples]) for t in g.inputs} if self.batch > 1 else samples[0]
+        timings = {}
+        for threads in dict.fromkeys(candidates):
+            took = []
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                self.run_serial(feeds, threads)
+                took.append(time.perf_counter() - t0)
+            timings[threads] = sorted(took[1:])[len(took[1:]) // 2]
+        self._inprocess_threads = self.threads_per_worker = min(timings, key=timings.get)
+        self.fallback_timings_ms = {k: round(v * 1e3, 3) for k, v in timings.items()}
 
     def _pick_fallback_threads(self, runs: int = 3) -> None:
         """Sequential plan: more intra-op threads do not always pay (small convolutions); time a few

@@ -86,6 +86,10 @@ def test_sequential_fallback_with_ort_backend_is_one_segment():
     with ParallelSession(path, workers=2, cost="analytic", backend="ort") as sess:
         assert not sess.parallel and list(sess.module.worker_weights) == [0]
         assert sess.module.worker_weights[0] == ["w0_s0"]
+        # nothing to hand off: the whole graph runs in this process, at the faster timed thread count
+        assert sess.worker_pids == [] and sess._inprocess_threads == min(
+            sess.fallback_timings_ms, key=sess.fallback_timings_ms.get
+        )
         check(sess, path)
 
 
