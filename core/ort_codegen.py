@@ -182,12 +182,27 @@ def session_options(threads, alone=False):
     so.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
     if not alone:
-        # Many small sessions per worker: a per-session memory arena would keep each segment's peak
-        # activations reserved; plain allocations keep the worker near the weights it holds.
-        so.enable_cpu_mem_arena = False
+        # Many small sessions per worker: one memory arena for all of them (a per-session arena would
+        # keep each segment's peak activations reserved; none at all makes the heap breathe by 10-20 %)
+        _shared_arena()
+        so.add_session_config_entry("session.use_env_allocators", "1")
         if threads > 1:  # a thread that waits must not burn a core another worker computes on
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so
+
+
+_ARENA = []
+
+
+def _shared_arena():
+    if not _ARENA:
+        info = onnxruntime.OrtMemoryInfo("Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
+                                         onnxruntime.OrtMemType.DEFAULT)
+        try:
+            onnxruntime.create_and_register_allocator(info, onnxruntime.OrtArenaCfg(0, -1, -1, -1))
+        except Exception:  # already registered in this process
+            pass
+        _ARENA.append(info)
 
 
 class Segment:
