@@ -29,32 +29,30 @@ def opset_map(model: onnx.ModelProto) -> dict[str, int]:
     return out
 
 
-def _all_tensors(graph: onnx.GraphProto):
-    """Every TensorProto of a graph: initializers and tensor attributes, subgraphs included."""
-    yield from graph.initializer
+def _collect(graph: onnx.GraphProto, top, from_attr):
+    """``top(graph)``, then ``from_attr(attr)`` for every node attribute, subgraphs included."""
+    yield from top(graph)
     for node in graph.node:
         for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
+            yield from from_attr(attr)
             if attr.HasField("g"):
-                yield from _all_tensors(attr.g)
+                yield from _collect(attr.g, top, from_attr)
             for sub in attr.graphs:
-                yield from _all_tensors(sub)
+                yield from _collect(sub, top, from_attr)
+
+
+def _all_tensors(graph: onnx.GraphProto):
+    """Every TensorProto of a graph: initializers and tensor attributes, subgraphs included."""
+    return _collect(graph, lambda g: g.initializer, lambda a: [*([a.t] if a.HasField("t") else []), *a.tensors])
 
 
 def _sparse_tensors(graph: onnx.GraphProto):
     """Every SparseTensorProto of a graph: sparse initializers and attributes, subgraphs included."""
-    yield from graph.sparse_initializer
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("sparse_tensor"):
-                yield attr.sparse_tensor
-            yield from attr.sparse_tensors
-            if attr.HasField("g"):
-                yield from _sparse_tensors(attr.g)
-            for sub in attr.graphs:
-                yield from _sparse_tensors(sub)
+    return _collect(
+        graph,
+        lambda g: g.sparse_initializer,
+        lambda a: [*([a.sparse_tensor] if a.HasField("sparse_tensor") else []), *a.sparse_tensors],
+    )
 
 
 def _text_fields(graph: onnx.GraphProto):
