@@ -4,7 +4,7 @@ No Textual, no processes here. Names are imported on first use, so that a worker
 process that only needs ``core.errors`` does not pay for torch.
 """
 
-import importlib
+from core.lazy import lazy_getattr
 
 _EXPORTS = {
     "GeneratedModule": "core.codegen",
@@ -22,8 +22,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'core' has no attribute {name!r}")
+__getattr__ = lazy_getattr("core", _EXPORTS)

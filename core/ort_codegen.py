@@ -21,7 +21,16 @@ from onnx import helper, numpy_helper
 
 from core.codegen import RANDOM_INPUTS_SRC, Namer, comment_text, docstring
 from core.graph import Graph, Node
-from core.parallel_codegen import ParallelModule, cross_tensors, execution_order, worker_nodes
+from core.parallel_codegen import (
+    ParallelModule,
+    cluster_of_nodes,
+    clusters_by_worker,
+    cross_tensors,
+    execution_order,
+    function_name,
+    output_workers,
+    worker_nodes,
+)
 from core.plan import Plan
 
 SERIAL_SEGMENT = "all"
@@ -303,12 +312,11 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "", cores: int = 1)
     functions: dict[int, str] = {}
     worker_weights: dict[int, list[str]] = {}
     worker_inputs: dict[int, list[str]] = {}
-    clusters_of_worker: dict[int, list[int]] = {}
-    for i, wk in enumerate(plan.cluster_worker):
-        clusters_of_worker.setdefault(wk, []).append(i)
+    clusters_of_worker = clusters_by_worker(plan)
+    cluster_of = cluster_of_nodes(plan)
     for wk in range(workers):
         multi = len(clusters_of_worker.get(wk, [])) > 1
-        steps, segs = cut_segments(g, wk, per_worker[wk], cross, _cluster_of(plan) if multi else None, plan.schedule)
+        steps, segs = cut_segments(g, wk, per_worker[wk], cross, cluster_of if multi else None, plan.schedule)
         segments.update((s.name, s) for s in segs)
         lines: list[str] = []
         for kind, item in steps:
@@ -341,7 +349,7 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "", cores: int = 1)
                 else:
                     lines.append(f"{outs} = {call}")
         cl = clusters_of_worker.get(wk, [])
-        fname = f"cluster_{cl[0]}" if len(cl) == 1 else f"worker_{wk}"
+        fname = function_name(wk, cl)
         functions[wk] = fname
         worker_weights[wk] = [s.name for s in segs]  # a worker loads the sessions of its own segments
         worker_inputs[wk] = [t for k, t in steps if k == "input"]
@@ -395,16 +403,9 @@ def generate_parallel_ort(plan: Plan, *, source_model: str = "", cores: int = 1)
         cross=list(cross.values()),
         worker_weights=worker_weights,
         worker_inputs=worker_inputs,
-        output_worker={
-            t: (None if g.producer(t) is None else plan.cluster_worker[_cluster_of(plan)[g.producer(t).name]])
-            for t in g.outputs
-        },
+        output_worker=output_workers(plan),
         clusters_of_worker=clusters_of_worker,
         channels_last=False,
         backend="ort",
         segments={k: m.SerializeToString() for k, m in models.items()},
     )
-
-
-def _cluster_of(plan: Plan) -> dict[str, int]:
-    return {n: i for i, c in enumerate(plan.clusters) for n in c}

@@ -76,9 +76,31 @@ def _static(shape) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def cluster_of_nodes(plan: Plan) -> dict[str, int]:
+    return {n: i for i, c in enumerate(plan.clusters) for n in c}
+
+
 def worker_of_nodes(plan: Plan) -> dict[str, int]:
-    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
-    return {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
+    return {n: plan.cluster_worker[c] for n, c in cluster_of_nodes(plan).items()}
+
+
+def clusters_by_worker(plan: Plan) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for i, wk in enumerate(plan.cluster_worker):
+        out.setdefault(wk, []).append(i)
+    return out
+
+
+def function_name(worker: int, clusters: list[int]) -> str:
+    """A worker's function: named after its cluster when it runs just one."""
+    return f"cluster_{clusters[0]}" if len(clusters) == 1 else f"worker_{worker}"
+
+
+def output_workers(plan: Plan) -> dict[str, int | None]:
+    """Graph output → the worker that produces it (None: an input or a constant)."""
+    worker_of = worker_of_nodes(plan)
+    g = plan.graph
+    return {t: (None if g.producer(t) is None else worker_of[g.producer(t).name]) for t in g.outputs}
 
 
 def worker_nodes(plan: Plan, order: list[str]) -> list[list]:
@@ -122,24 +144,16 @@ def generate_parallel(
     g = plan.graph
     w = ModuleWriter(g, layout)
     worker_of = worker_of_nodes(plan)
-    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
+    cluster_of = cluster_of_nodes(plan)
     workers = max(plan.cluster_worker, default=0) + 1
     order = execution_order(plan)
-
-    def producer_worker(t: str) -> int | None:
-        p = g.producer(t)
-        return None if p is None else worker_of[p.name]
-
     cross = cross_tensors(plan, order)
 
     functions: dict[int, str] = {}
-    clusters_of_worker: dict[int, list[int]] = {}
-    for i, wk in enumerate(plan.cluster_worker):
-        clusters_of_worker.setdefault(wk, []).append(i)
+    clusters_of_worker = clusters_by_worker(plan)
     bodies: list[str] = []
     worker_weights: dict[int, list[str]] = {}
     worker_inputs: dict[int, list[str]] = {}
-    output_worker: dict[str, int | None] = {t: producer_worker(t) for t in g.outputs}
     for wk in range(workers):
         nodes = [g.node_by_name[n] for n in order if worker_of[n] == wk]
         before: dict[str, list[str]] = {}
@@ -182,7 +196,7 @@ def generate_parallel(
         worker_weights[wk] = sorted({t for n in nodes for t in n.present_inputs if t in g.initializers})
         worker_inputs[wk] = inputs
         cl = clusters_of_worker.get(wk, [])
-        fname = f"cluster_{cl[0]}" if len(cl) == 1 else f"worker_{wk}"
+        fname = function_name(wk, cl)
         functions[wk] = fname
         work = sum(plan.cost.node_us[n.name] for n in nodes)
         if nodes:
@@ -231,7 +245,7 @@ def generate_parallel(
         cross=list(cross.values()),
         worker_weights=worker_weights,
         worker_inputs=worker_inputs,
-        output_worker=output_worker,
+        output_worker=output_workers(plan),
         clusters_of_worker=clusters_of_worker,
         channels_last=bool(w.channels_last),
     )

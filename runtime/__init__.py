@@ -4,7 +4,7 @@ Names are imported on first use: a worker process imports ``runtime.worker`` alo
 with the onnxruntime backend, never loads torch.
 """
 
-import importlib
+from core.lazy import lazy_getattr
 
 _EXPORTS = {
     "ParallelSession": "runtime.session",
@@ -14,8 +14,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'runtime' has no attribute {name!r}")
+__getattr__ = lazy_getattr("runtime", _EXPORTS)

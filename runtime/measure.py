@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.verify import max_abs_diff, ort_session, random_feeds
+from core.verify import max_abs_diff, ort_session
 from runtime.pool import WorkerTiming
 from runtime.session import ParallelSession, cpu_budget
 
@@ -61,8 +61,7 @@ def measure(
 ) -> Measurement:
     """``repeats`` rounds of: serial (one thread, this process), parallel (the session), ORT."""
     g = sess.compiled.plan.graph  # the batch-1 graph
-    samples = [dict(zip(g.inputs, random_feeds(g, seed=s))) for s in range(sess.batch)]
-    feeds = {t: np.concatenate([x[t] for x in samples]) for t in g.inputs} if sess.batch > 1 else samples[0]
+    samples, feeds = sess.sample_feeds()
     model = sess.compiled.source or sess.compiled.model
     ort_sessions = {}
     if with_ort:

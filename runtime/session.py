@@ -26,7 +26,7 @@ import onnx
 
 from core.codegen import resolve_shapes
 from core.errors import EmitError, InputFeedError, first_line
-from core.parallel_codegen import ParallelModule, execution_order, generate_parallel
+from core.parallel_codegen import ParallelModule, execution_order, generate_parallel, worker_of_nodes
 from core.pipeline import Compiled, compile_model
 from core.plan import Plan, PlanOptions
 from runtime.pool import WorkerPool, WorkerTiming
@@ -84,8 +84,7 @@ def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str
     g = plan.graph
     order = execution_order(plan)
     pos = {n: i for i, n in enumerate(order)}
-    cluster_of = {n: i for i, c in enumerate(plan.clusters) for n in c}
-    worker_of = {n: plan.cluster_worker[cluster_of[n]] for n in cluster_of}
+    worker_of = worker_of_nodes(plan)
     fixed = set(g.inputs) | set(g.outputs)
     cross = sorted((c for c in pm.cross if c.name not in fixed), key=lambda c: pos[g.producer(c.name).name])
     nbytes = {c.name: c.nbytes for c in pm.cross}
@@ -194,15 +193,18 @@ class ParallelSession:
         try:
             if not self.parallel and self.backend == "ort":
                 # sequential with onnxruntime: the whole graph in one session in this process (no hand-off)
-                self._pick_inprocess_threads([threads_per_worker] if threads_per_worker else [cores, 1])
+                feeds = self.sample_feeds()[1]
+                self._inprocess_threads = self._fastest_threads(
+                    [threads_per_worker] if threads_per_worker else [cores, 1],
+                    lambda threads: self.run_serial(feeds, threads),
+                )
+                self.threads_per_worker = self._inprocess_threads
             else:
                 self._start_pool()
-            if self._inprocess_threads:
-                pass
-            elif not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
-                self._pick_fallback_threads()
-            elif self.parallel and not force_parallel and self.backend == "ort" and self.batch == 1 and cores > 1:
-                self._compare_with_intra_op(cores)
+                if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
+                    self._pick_fallback_threads()
+                elif self.parallel and not force_parallel and self.backend == "ort" and self.batch == 1 and cores > 1:
+                    self._compare_with_intra_op(cores)
         except BaseException:
             self.close()
             raise
@@ -388,10 +390,8 @@ class ParallelSession:
         graph in one onnxruntime session with every core (ONNX Runtime's own best configuration), runs
         interleaved, and keep the faster. The loser's figures stay in ``plan_choice_ms``."""
         from core.plan import Decision
-        from core.verify import random_feeds
 
-        g = self.compiled.plan.graph
-        feeds = dict(zip(g.inputs, random_feeds(g)))
+        feeds = self.sample_feeds()[1]
         serial = f"intra-op, {cores} threads"
         samples: dict[str, list[float]] = {"parallel": [], serial: []}
         for i in range(runs + 1):
@@ -417,44 +417,43 @@ class ParallelSession:
             self.decision = Decision(True, f"{self.decision.reason}; measured at start: {par:.2f} ms against "
                                            f"{seq:.2f} ms for {serial}")  # fmt: skip
 
-    def _pick_inprocess_threads(self, candidates: list[int], runs: int = 3) -> None:
-        """Sequential plan, ort backend: time the whole-graph session at each thread count, keep the fastest."""
+    def sample_feeds(self, seed: int = 0) -> tuple[list[dict[str, np.ndarray]], dict[str, np.ndarray]]:
+        """Random feeds: one dict per sample (the batch-1 model's inputs) and the session's own feeds
+        (the samples stacked when batch > 1)."""
         from core.verify import random_feeds
 
-        g = self.compiled.plan.graph
-        samples = [dict(zip(g.inputs, random_feeds(g, seed=s))) for s in range(self.batch)]
+        g = self.compiled.plan.graph  # the batch-1 graph
+        samples = [dict(zip(g.inputs, random_feeds(g, seed=seed + s))) for s in range(self.batch)]
         feeds = {t: np.concatenate([x[t] for x in samples]) for t in g.inputs} if self.batch > 1 else samples[0]
+        return samples, feeds
+
+    def _fastest_threads(self, candidates: list[int], run_once, runs: int = 3) -> int:
+        """Time ``run_once(threads)`` (a warm-up, then the median of ``runs``) at each thread count;
+        the figures go to ``fallback_timings_ms``; returns the fastest count."""
         timings = {}
         for threads in dict.fromkeys(candidates):
             took = []
             for _ in range(runs + 1):
                 t0 = time.perf_counter()
-                self.run_serial(feeds, threads)
+                run_once(threads)
                 took.append(time.perf_counter() - t0)
             timings[threads] = sorted(took[1:])[len(took[1:]) // 2]
-        self._inprocess_threads = self.threads_per_worker = min(timings, key=timings.get)
         self.fallback_timings_ms = {k: round(v * 1e3, 3) for k, v in timings.items()}
+        return min(timings, key=timings.get)
 
-    def _pick_fallback_threads(self, runs: int = 3) -> None:
+    def _pick_fallback_threads(self) -> None:
         """Sequential plan: more intra-op threads do not always pay (small convolutions); time a few
         runs with every thread and with one, and keep the faster."""
-        from core.verify import random_feeds
-
-        feeds = dict(zip(self.plan.graph.inputs, random_feeds(self.plan.graph)))
+        feeds = self._split(self.sample_feeds()[1])
         inputs = {k: v for k, v in feeds.items() if k in self._layout.slots}
         produced = [t for t in self.module.output_names if self.module.output_worker.get(t) is not None]
-        timings = {}
-        for threads in (self.threads_per_worker, 1):
+
+        def run_once(threads: int) -> None:
             self._pool.set_threads(threads)
-            samples = []
-            for _ in range(runs + 1):
-                t0 = time.perf_counter()
-                self._pool.run(inputs, produced)
-                samples.append(time.perf_counter() - t0)
-            timings[threads] = sorted(samples[1:])[len(samples[1:]) // 2]
-        self.threads_per_worker = min(timings, key=timings.get)
+            self._pool.run(inputs, produced)
+
+        self.threads_per_worker = self._fastest_threads([self.threads_per_worker, 1], run_once)
         self._pool.set_threads(self.threads_per_worker)
-        self.fallback_timings_ms = {k: round(v * 1e3, 3) for k, v in timings.items()}
 
     def _start_pool(self) -> None:
         self._layout, receives, sends, n_edges = self._layout_for()
