@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -133,11 +134,11 @@ def choose_backend(
 
             raise UnsupportedOpError("the onnxruntime backend cannot cut graphs with control flow (If/Loop/Scan) yet")
         return "torch", costs_for(graph, options, machine, model), "torch backend: the graph has control flow"
-    ort_opts = PlanOptions(**{**options.__dict__, "backend": "ort"})
+    ort_opts = dataclasses.replace(options, backend="ort")
     ort_cost = costs_for(graph, ort_opts, machine, model)
     if options.backend == "ort":
         return "ort", ort_cost, "onnxruntime backend (chosen)"
-    torch_cost = costs_for(graph, PlanOptions(**{**options.__dict__, "backend": "torch"}), machine, model)
+    torch_cost = costs_for(graph, dataclasses.replace(options, backend="torch"), machine, model)
     t, o = sum(torch_cost.node_us.values()), sum(ort_cost.node_us.values())
     if o < t:
         return (

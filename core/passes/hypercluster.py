@@ -104,7 +104,7 @@ def batched_plan(plan):
     def rename(t: str, s: int) -> str:
         return t if not t or t in g.initializers else sample_name(t, s)
 
-    nodes, tensors = [], dict((k, v) for k, v in g.tensors.items() if k in g.initializers)
+    nodes, tensors = [], {k: v for k, v in g.tensors.items() if k in g.initializers}
     for s in range(b):
         for n in g.nodes:
             nodes.append(dataclasses.replace(n, name=sample_name(n.name, s), inputs=[rename(t, s) for t in n.inputs],
