@@ -211,7 +211,7 @@ def test_interrupted_caller_leaves_nothing_behind(tmp_path):
     env = {**os.environ, "RAMIEL_TEST_FAULT": "sleep:1:1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     lines = proc.stdout.split("\n")
-    assert "interrupted" in proc.stdout, proc.stderr
+    assert "interrupted" in proc.stdout, f"exit code {proc.returncode}, stderr: {proc.stderr!r}"
     assert not any(alive(int(p)) for p in lines[0].split())
     made = set(lines[1].split())  # its segment and semaphores
     assert len(made) > 3 and not made & shm_entries()
