@@ -212,9 +212,16 @@ def load_weights(path=None, names=None):
 
 
 def as_tensor(name, array):
-    """A weight as a tensor. Conv weights are stored OHWI and viewed as OIHW: channels-last memory."""
+    """A weight as a tensor. Conv weights are stored OHWI and viewed as OIHW: channels-last memory.
+    Those in PREPACKED are reordered once, here, into oneDNN's blocked layout for their convolution."""
     tensor = torch.from_numpy(array)
-    return tensor.permute(0, 3, 1, 2) if name in CHANNELS_LAST else tensor
+    if name in CHANNELS_LAST:
+        tensor = tensor.permute(0, 3, 1, 2)
+    if name in PREPACKED and torch.backends.mkldnn.is_available():
+        padding, stride, dilation, groups, input_size = PREPACKED[name]
+        tensor = torch.ops.mkldnn._reorder_convolution_weight(
+            tensor.contiguous(), padding, stride, dilation, groups, input_size)
+    return tensor
 '''
 
 RANDOM_INPUTS_SRC = '''
@@ -280,6 +287,9 @@ class ModuleWriter:
         self.graph = graph
         self.layout = layout
         self.channels_last = channels_last_weights(graph) if layout == "channels_last" else set()
+        self.prepacked = prepacked_conv_weights(graph) if layout == "channels_last" else {}
+        self.post_ops = fused_activations(graph, self.prepacked)  # conv node → (activation node, post-op)
+        self.fused_into = {act.name: conv for conv, (act, _) in self.post_ops.items()}
         self.helpers: dict[str, Callable] = {}
         self.namer = Namer(reserved=_helper_names())
         self.reference_nodes: dict[str, bytes] = {}
@@ -310,9 +320,14 @@ class ModuleWriter:
         shapes = ", ".join(self.graph.info(t).shape_str() for t in node.outputs if t)
         head = f"# {comment_text(node.name)}: {node.op_type}({comment_text(ins)})"
         entry = ops.lookup(node.op_type, node.domain, node.since_version)
+        if node.name in self.fused_into:  # its convolution computed it (a oneDNN post-op)
+            conv = self.fused_into[node.name]
+            rhs = f"{self.namer(node.inputs[0])}  # {comment_text(node.op_type)} applied by {comment_text(conv)}"
+            return [head, f"{outs[0]} = {rhs}"]
         try:
             if entry is not None:
-                rhs = entry.fn(NodeCtx(node, self.graph, self.expr, self.use_helper))
+                post = self.post_ops[node.name][1] if node.name in self.post_ops else None
+                rhs = entry.fn(NodeCtx(node, self.graph, self.expr, self.use_helper, self.prepacked, post))
             else:
                 rhs = self._fallback(node)
                 head += "  [onnx.reference fallback]"
@@ -391,10 +406,20 @@ class ModuleWriter:
     def layout_constants(self) -> list[str]:
         names = sorted(self.channels_last & set(self.weights_used))
         if not names:
-            return ["CHANNELS_LAST = set()  # weights stored as they are in the ONNX file"]
+            lines = ["CHANNELS_LAST = set()  # weights stored as they are in the ONNX file"]
+        else:
+            lines = (
+                ["CHANNELS_LAST = {  # conv weights stored OHWI: channels-last memory for oneDNN's fast kernels"]
+                + [f"    {n!r}," for n in names]
+                + ["}"]
+            )
+        packed = sorted(set(self.prepacked) & set(self.weights_used))
+        if not packed:
+            return lines + ["PREPACKED = {}  # no convolution weight is reordered for oneDNN"]
         return (
-            ["CHANNELS_LAST = {  # conv weights stored OHWI: channels-last memory for oneDNN's fast kernels"]
-            + [f"    {n!r}," for n in names]
+            lines
+            + ["PREPACKED = {  # conv weight: (padding, stride, dilation, groups, input size) it is reordered for"]
+            + [f"    {n!r}: {self.prepacked[n]!r}," for n in packed]
             + ["}"]
         )
 
@@ -452,6 +477,96 @@ def channels_last_weights(graph: Graph) -> set[str]:
             if w.ndim == 4 and np.issubdtype(w.dtype, np.floating):
                 out.add(n.inputs[1])
     return out
+
+
+def prepacked_conv_weights(graph: Graph) -> dict[str, tuple]:
+    """Float32 2-D conv weights whose every use is one convolution on a static input size.
+
+    Their convolutions call oneDNN with the weight reordered once, at load, into its blocked
+    layout (``conv2d_onednn``), instead of ``F.conv2d`` reordering it (or falling to PyTorch's
+    generic kernel) at every call: ResNet-50 1.39x → 1.17x ORT, Inception-v3 1.30x → 1.18x at one
+    thread. Key: (padding, stride, dilation, groups, input size), which the reorder is chosen for.
+    """
+    uses: dict[str, set] = {}
+    for n in graph.nodes:
+        for i, t in enumerate(n.inputs):
+            if t in graph.initializers:
+                uses.setdefault(t, set()).add(_conv2d_key(graph, n) if i == 1 else None)
+    return {
+        t: next(iter(keys))
+        for t, keys in uses.items()
+        if len(keys) == 1 and None not in keys and graph.initializers[t].dtype == np.float32
+    }
+
+
+def fused_activations(graph: Graph, prepacked: dict[str, tuple]) -> dict[str, tuple[Node, tuple]]:
+    """Convolutions run by oneDNN whose only consumer is an activation it can apply as a post-op.
+
+    Conv node name → (activation node, (post-op name, scalars)). The convolution's output then
+    holds the activated values and the activation's statement only renames it; that is right
+    wherever the two run, since nothing else reads the convolution's raw output. Saves a pass
+    over the tensor per conv (GoogLeNet: 57 Relus, 1.8 of 43 ms at one thread).
+    """
+    out: dict[str, tuple[Node, tuple]] = {}
+    for n in graph.nodes:
+        if n.op_type != "Conv" or len(n.inputs) < 2 or n.inputs[1] not in prepacked or len(n.outputs) != 1:
+            continue
+        t = n.outputs[0]
+        users = graph.consumers(t)
+        if t in graph.outputs or len(users) != 1 or users[0].inputs.count(t) != 1 or users[0].inputs[0] != t:
+            continue
+        post = _post_op(graph, users[0])
+        if post is not None:
+            out[n.name] = (users[0], post)
+    return out
+
+
+def _post_op(graph: Graph, act: Node) -> tuple[str, tuple] | None:
+    """oneDNN's name and scalars for an activation node, or None."""
+    if act.domain not in ("", "ai.onnx") or len(act.present_outputs) != 1:
+        return None
+    if act.op_type in ("Relu", "Sigmoid", "Tanh"):
+        return (act.op_type.lower(), ())
+    if act.op_type == "LeakyRelu":
+        return ("leaky_relu", (float(act.attrs.get("alpha", 0.01)),))
+    if act.op_type == "Clip":
+        if act.since_version < 11:
+            lo, hi = act.attrs.get("min"), act.attrs.get("max")
+        else:
+            bounds = [graph.initializers.get(t) if t else None for t in (act.inputs + ["", ""])[1:3]]
+            if any(t and b is None for t, b in zip((act.inputs + ["", ""])[1:3], bounds)):
+                return None  # a bound computed at run time
+            lo, hi = (None if b is None else float(np.asarray(b).reshape(-1)[0]) for b in bounds)
+        if lo is None or hi is None or not lo <= hi:
+            return None
+        return ("hardtanh", (float(lo), float(hi)))
+    return None
+
+
+def _conv2d_key(graph: Graph, node: Node) -> tuple | None:
+    """(padding, stride, dilation, groups, input size) of a Conv that oneDNN can run with a prepacked
+    weight: 2-D, float32, static input, symmetric explicit pads; else None."""
+    if node.op_type != "Conv" or node.domain not in ("", "ai.onnx") or len(node.inputs) < 2:
+        return None
+    w = graph.initializers.get(node.inputs[1])
+    x = graph.info(node.inputs[0])
+    if w is None or w.ndim != 4 or x.shape is None or len(x.shape) != 4 or not x.is_static:
+        return None
+    if x.dtype != np.float32 or (len(node.inputs) > 2 and node.inputs[2] and node.inputs[2] not in graph.initializers):
+        return None
+    attrs = node.attrs
+    if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return None
+    pads = list(attrs.get("pads", [0, 0, 0, 0]))
+    if len(pads) != 4 or pads[:2] != pads[2:] or attrs.get("auto_pad", "NOTSET") == "VALID" and any(pads):
+        return None
+    stride = tuple(attrs.get("strides", [1, 1]))
+    dilation = tuple(attrs.get("dilations", [1, 1]))
+    groups = int(attrs.get("group", 1))
+    kernel = list(attrs.get("kernel_shape", w.shape[2:]))
+    if kernel != list(w.shape[2:]) or x.shape[1] != w.shape[1] * groups or w.shape[0] % groups:
+        return None
+    return (tuple(pads[:2]), stride, dilation, groups, tuple(int(d) for d in x.shape))
 
 
 def _helper_names() -> set[str]:

@@ -78,7 +78,12 @@ def test_mobilenet_relu6_clip_opset17_inlines_bounds():
         [init("conv.weight", w(4, 3, 3, 3)), init("min", np.float32(0.0)), init("max", np.float32(6.0))], opset=17,
     )  # fmt: skip
     src = compile_and_check(model, [w(1, 3, 8, 8) * 4])
-    assert "torch.clamp(c, min=0.0, max=6.0)" in src
+    assert "post='hardtanh', scalars=(0.0, 6.0)" in src  # the conv's only reader: applied by it
+    clip_alone = make_model(
+        nodes[1:], [vi("c", shape=[1, 4, 8, 8])], [vi("y", shape=[1, 4, 8, 8])],
+        [init("min", np.float32(0.0)), init("max", np.float32(6.0))], opset=17,
+    )  # fmt: skip
+    assert "torch.clamp(c, min=0.0, max=6.0)" in compile_and_check(clip_alone, [w(1, 4, 8, 8) * 4])
 
 
 @pytest.mark.parametrize(

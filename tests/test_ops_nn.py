@@ -94,7 +94,8 @@ def test_mobilenet_depthwise_conv_and_inception_avgpool_count_include_pad():
         opset=13,
     )  # fmt: skip
     src = compile_and_check(model, [w(1, c, 9, 9)])
-    assert "groups=6" in src and "F.avg_pool2d(d, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in src
+    assert "conv2d_onednn(x, W['dw.w'], W['dw.b'], (1, 1), (1, 1), (1, 1), 6)" in src  # depthwise, prepacked
+    assert "F.avg_pool2d(d, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in src
 
 
 # -- ONNX model-zoo opset-9 graphs ------------------------------------------------------------

@@ -3,7 +3,7 @@ shapes and dtypes, attributes with defaults, and helpers to pull into the module
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,11 +71,15 @@ class NodeCtx:
         graph: Graph,
         expr: Callable[[str], str],
         use_helper: Callable[[Callable], str],
+        prepacked: Mapping[str, tuple] | None = None,
+        post_op: tuple[str, tuple] | None = None,
     ) -> None:
         self.node = node
         self.graph = graph
         self._expr = expr
         self._use_helper = use_helper
+        self.prepacked = prepacked or {}  # weights reordered at load for oneDNN's convolution
+        self.post_op = post_op  # (name, scalars): the activation a Conv applies to its output
 
     # inputs / outputs --------------------------------------------------------------------
     @property

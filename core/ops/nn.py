@@ -436,8 +436,39 @@ def onnx_resize(
 
 
 # -- convolution --------------------------------------------------------------------------------
+@helper()
+def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scalars=()):
+    """2-D convolution by oneDNN with a weight reordered at load (see PREPACKED), then the activation
+    ``post`` of its only reader: sigmoid, tanh and leaky_relu by oneDNN on the way out; relu and
+    hardtanh (Clip) in place here, because oneDNN's would turn NaN into 0 where ONNX keeps NaN.
+    F.conv2d when the weight was left plain (a PyTorch build without oneDNN)."""
+    if not w.is_mkldnn:
+        y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    elif post in ("relu", "hardtanh"):
+        y = torch.ops.mkldnn._convolution_pointwise(x, w, b, padding, stride, dilation, groups, "none", [], "")
+    else:
+        return torch.ops.mkldnn._convolution_pointwise(x, w, b, padding, stride, dilation, groups, post, scalars, "")
+    if post == "relu":
+        return y.relu_()
+    if post == "hardtanh":
+        return y.clamp_(*scalars)
+    if post == "leaky_relu":
+        return F.leaky_relu(y, *scalars)
+    return y if post == "none" else getattr(torch, post)(y)
+
+
 @register("Conv")
 def conv(ctx: NodeCtx) -> str:
+    key = ctx.prepacked.get(ctx.node.inputs[1]) if ctx.has(1) else None
+    if key is not None:  # the weight is reordered for oneDNN at load, for exactly this convolution
+        padding, stride, dilation, groups, _ = key
+        b = ctx.x(2) if ctx.has(2) else "None"
+        args = f"{ctx.x(0)}, {ctx.x(1)}, {b}, {lit(padding)}, {lit(stride)}, {lit(dilation)}, {groups}"
+        if ctx.post_op is not None:
+            name, scalars = ctx.post_op
+            values = ", ".join(flit(v) for v in scalars) + ("," if len(scalars) == 1 else "")
+            args += f", post={name!r}" + (f", scalars=({values})" if scalars else "")
+        return f"{ctx.helper(conv2d_onednn)}({args})"
     spatial = _spatial_rank(ctx)
     fn = {1: "F.conv1d", 2: "F.conv2d", 3: "F.conv3d"}.get(spatial)
     if fn is None:

@@ -1,0 +1,163 @@
+"""Per-node thread-scaling curves, and a simulator that picks inter × intra-op plans for a core budget.
+
+Each node's time at ``t`` intra-op threads follows Amdahl's law,
+
+    T(t) = T(1) · ((1 − p) + p / t),
+
+with the parallel fraction ``p`` fitted per node (least squares) to onnxruntime's profiler at every
+thread count measured: 1 and 2 on a 2-core machine. Beyond the measured counts the curve is an
+extrapolation: it knows the serial part of each kernel, not the memory bandwidth that many cores
+share, so figures for more cores than were measured are labelled *simulated*.
+
+A configuration is a plan for ``W`` workers with a thread count per worker (their sum is the core
+budget): ``W = 1`` is pure intra-op (what ORT's best configuration does), threads all 1 is pure
+inter-op, anything else is hybrid. :func:`choose` simulates each candidate with the schedule
+simulator of :mod:`core.schedule` (node costs from the curves, hand-offs from the cost model) and
+hands out threads greedily to whichever worker shortens the makespan most.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import onnx
+
+from core.cost import CostModel, MachineProfile, ort_profiled_costs
+from core.graph import Graph
+from core.plan import Plan, PlanOptions, analyze_graph
+from core.schedule import DagCosts, simulate, worker_map
+
+
+@dataclass
+class ScalingCurves:
+    """Per node: µs at one thread and the Amdahl parallel fraction."""
+
+    t1: dict[str, float]
+    parallel: dict[str, float]
+    measured: tuple[int, ...] = (1,)  # thread counts the fit saw
+
+    def time(self, node: str, threads: int) -> float:
+        p = self.parallel.get(node, 0.0)
+        return self.t1[node] * ((1.0 - p) + p / max(1, threads))
+
+    def total(self, threads: int) -> float:
+        return sum(self.time(n, threads) for n in self.t1)
+
+    @property
+    def parallel_fraction(self) -> float:
+        """Work-weighted p over the whole graph."""
+        work = sum(self.t1.values())
+        return sum(self.t1[n] * self.parallel.get(n, 0.0) for n in self.t1) / work if work else 0.0
+
+    def cost_model(self, base: CostModel, threads: int = 1) -> CostModel:
+        return dataclasses.replace(base, node_us={n: self.time(n, threads) for n in self.t1})
+
+
+def fit_parallel_fraction(times: dict[int, float]) -> float:
+    """Least-squares p of T(t)/T(1) = 1 − p·(1 − 1/t) over the measured thread counts, in [0, 1]."""
+    t1 = times.get(1)
+    if not t1 or t1 <= 0:
+        return 0.0
+    xs = [(1.0 - 1.0 / t, 1.0 - v / t1) for t, v in times.items() if t > 1]
+    den = sum(x * x for x, _ in xs)
+    if den <= 0:
+        return 0.0
+    return min(1.0, max(0.0, sum(x * y for x, y in xs) / den))
+
+
+def measure_scaling(
+    graph: Graph, model: onnx.ModelProto, machine: MachineProfile | None = None, threads: Sequence[int] = (1, 2),
+    repeats: int = 10,
+) -> tuple[ScalingCurves, CostModel]:  # fmt: skip
+    """Profile every node with onnxruntime at each thread count; fit each node's curve.
+
+    Returns the curves and the one-thread cost model (for planning)."""
+    machine = machine or MachineProfile.load()
+    costs = {t: ort_profiled_costs(graph, model, machine, repeats=repeats, threads=t) for t in sorted(set(threads))}
+    base = costs[min(costs)]
+    parallel = {n: fit_parallel_fraction({t: c.node_us[n] for t, c in costs.items()}) for n in base.node_us}
+    return ScalingCurves(dict(base.node_us), parallel, tuple(sorted(costs))), base
+
+
+@dataclass
+class Config:
+    kind: str  # "intra-op", "inter-op" or "hybrid"
+    workers: int
+    threads: tuple[int, ...]  # per worker
+    makespan_us: float
+    clusters: list[list[str]] = field(default_factory=list, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.workers}w×{'/'.join(map(str, self.threads))}t"
+
+
+def simulate_threads(
+    plan: Plan, curves: ScalingCurves, threads: Sequence[int], contention: float = 1.0
+) -> float:  # fmt: skip
+    """Makespan (µs) of ``plan`` with worker ``w`` running its nodes at ``threads[w]`` intra-op threads.
+
+    ``contention`` multiplies node times whenever more than one worker runs (memory bandwidth shared
+    between workers: measured 1.1–1.25 on 2 cores)."""
+    worker_of = worker_map(plan.clusters, plan.cluster_worker)
+    slow = contention if len(set(worker_of.values())) > 1 else 1.0
+    dag = plan.cost.dag(plan.graph)
+    cost = {n: curves.time(n, threads[worker_of[n]]) * slow for n in dag.order}
+    return simulate(DagCosts(dag.order, cost, dag.preds, dag.succs), worker_of, plan.cost.edge_us).makespan
+
+
+def _greedy_threads(plan: Plan, curves: ScalingCurves, cores: int, contention: float) -> tuple[tuple[int, ...], float]:
+    workers = max(plan.cluster_worker) + 1
+    threads = [1] * workers
+    best = simulate_threads(plan, curves, threads, contention)
+    while sum(threads) < cores:
+        trials = []
+        for w in range(workers):
+            t = list(threads)
+            t[w] += 1
+            trials.append((simulate_threads(plan, curves, t, contention), w))
+        makespan, w = min(trials)
+        threads[w] += 1
+        best = makespan
+    return tuple(threads), best
+
+
+def plan_for(graph: Graph, cost: CostModel, workers: int) -> Plan:
+    """A plan for ``workers`` workers on the curves' one-thread costs (no cloning: names stay the graph's)."""
+    options = PlanOptions(workers=workers, cloning=False, backend="ort", cost="ort")
+    return analyze_graph(graph, cost, options)
+
+
+def choose(
+    graph: Graph, curves: ScalingCurves, cost: CostModel, cores: int, contention: float = 1.0,
+    max_workers: int | None = None,
+) -> dict[str, Config]:  # fmt: skip
+    """The best simulated configuration of each kind for ``cores`` cores: "intra-op", "inter-op",
+    "hybrid" (fewer workers, threads where the simulator says they shorten the makespan), and "best"."""
+    out = {"intra-op": Config("intra-op", 1, (cores,), curves.total(cores))}
+    plans: dict[int, Plan] = {}
+    limit = min(cores, max_workers or cores)
+    for w in range(2, limit + 1):
+        plan = plan_for(graph, cost, w)
+        used = max(plan.cluster_worker) + 1
+        if used < 2 or used in plans:
+            continue
+        plans[used] = plan
+    if plans:
+        w = max(plans)
+        inter = simulate_threads(plans[w], curves, [1] * w, contention)
+        out["inter-op"] = Config("inter-op", w, (1,) * w, inter, plans[w].clusters)
+    hybrid = None
+    for w, plan in sorted(plans.items()):
+        if w > cores:
+            continue
+        threads, makespan = _greedy_threads(plan, curves, cores, contention)
+        if hybrid is None or makespan < hybrid.makespan_us:
+            kind = "inter-op" if set(threads) == {1} else "hybrid"
+            hybrid = Config(kind, w, threads, makespan, plan.clusters)
+    if hybrid is not None:
+        out["hybrid"] = hybrid
+    out["best"] = min(out.values(), key=lambda c: c.makespan_us)
+    return out
