@@ -1,0 +1,80 @@
+"""Thread-scaling curves and the simulator that chooses inter × intra-op configurations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.cost import MachineProfile, analytic_costs
+from core.graph import Graph
+from core.onnx_io import load_model
+from core.scaling import ScalingCurves, choose, fit_parallel_fraction, measure_scaling
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_models" / "inception_mini.onnx"
+
+
+def test_amdahl_fit():
+    assert fit_parallel_fraction({1: 100.0, 2: 50.0}) == pytest.approx(1.0)
+    assert fit_parallel_fraction({1: 100.0, 2: 100.0}) == 0.0
+    assert fit_parallel_fraction({1: 100.0, 2: 75.0}) == pytest.approx(0.5)
+    assert fit_parallel_fraction({1: 100.0, 2: 120.0}) == 0.0  # slower with threads: serial
+    assert fit_parallel_fraction({1: 100.0, 2: 40.0}) == 1.0  # noise beyond linear: clipped
+    assert fit_parallel_fraction({1: 100.0, 2: 75.0, 4: 62.5}) == pytest.approx(0.5)  # least squares, exact
+    assert fit_parallel_fraction({2: 10.0}) == 0.0  # no one-thread time
+    c = ScalingCurves({"a": 100.0}, {"a": 0.5})
+    assert c.time("a", 1) == 100.0 and c.time("a", 4) == pytest.approx(62.5)
+
+
+@pytest.fixture(scope="module")
+def graph_and_cost():
+    graph = Graph.from_model(load_model(str(SAMPLE)))
+    return graph, analytic_costs(graph, MachineProfile())
+
+
+def curves_with(graph_and_cost, p: float) -> ScalingCurves:
+    _, cost = graph_and_cost
+    return ScalingCurves({n: max(v, 1.0) * 100 for n, v in cost.node_us.items()}, {n: p for n in cost.node_us})
+
+
+def test_kernels_that_do_not_scale_make_branches_pay(graph_and_cost):
+    """p = 0: threads are useless inside a kernel, so independent branches on workers win."""
+    graph, cost = graph_and_cost
+    curves = curves_with(graph_and_cost, 0.0)
+    cfg = choose(graph, curves, curves.cost_model(cost), cores=4)
+    assert cfg["intra-op"].makespan_us == pytest.approx(curves.total(1))
+    assert cfg["best"].kind in ("inter-op", "hybrid") and cfg["best"].workers >= 2
+    assert cfg["best"].makespan_us < 0.9 * cfg["intra-op"].makespan_us
+    assert sum(cfg["hybrid"].threads) == 4
+
+
+def test_perfectly_scaling_kernels_leave_intra_op_best(graph_and_cost):
+    """p = 1: every kernel speeds up linearly, hand-offs only cost: ORT-style intra-op is best."""
+    graph, cost = graph_and_cost
+    curves = curves_with(graph_and_cost, 1.0)
+    cfg = choose(graph, curves, curves.cost_model(cost), cores=4)
+    assert cfg["best"].kind == "intra-op"
+    assert cfg["intra-op"].makespan_us == pytest.approx(curves.total(1) / 4)
+
+
+def test_contention_slows_only_multi_worker_schedules(graph_and_cost):
+    graph, cost = graph_and_cost
+    curves = curves_with(graph_and_cost, 0.0)
+    cfg = choose(graph, curves, curves.cost_model(cost), cores=2)
+    slow = choose(graph, curves, curves.cost_model(cost), cores=2, contention=1.3)
+    assert slow["intra-op"].makespan_us == cfg["intra-op"].makespan_us
+    assert slow["inter-op"].makespan_us > 1.2 * cfg["inter-op"].makespan_us
+
+
+def test_measured_curves_predict_ort_at_two_threads():
+    """The profiler at 1 and 2 threads: every node gets a curve, p in [0, 1]; the simulator's
+    one-worker time at 1 thread is the profiled total."""
+    model = load_model(str(SAMPLE))
+    graph = Graph.from_model(model)
+    curves, cost = measure_scaling(graph, model, MachineProfile(), threads=(1, 2), repeats=3)
+    assert set(curves.t1) == {n.name for n in graph.nodes} and curves.measured == (1, 2)
+    assert all(0.0 <= p <= 1.0 for p in curves.parallel.values())
+    assert curves.total(1) == pytest.approx(sum(cost.node_us.values()))
+    cfg = choose(graph, curves, cost, cores=2)
+    assert cfg["intra-op"].makespan_us == pytest.approx(curves.total(2))
+    assert cfg["best"].makespan_us <= min(c.makespan_us for c in cfg.values())
