@@ -22,6 +22,11 @@ even rounds, channels-last first on odd ones). Prints each variant's median [min
 
 ``threads`` holds the plain eager times; ``channels_last`` is absent for text models (BERT).
 ``benchmarks/parallel_vs_ort.py --eager`` runs this script per model and reads that line.
+
+Caveat: torch's OpenMP threads spin while they wait, so when another process holds one of
+the P cores the P-thread times collapse rather than degrade (squeezenet1_1 at 2 threads on
+the shared 2-core machine: 23 ms idle, 940 ms beside another busy process; ORT's pool
+barely notices). A P-thread median far above the 1-thread one means a busy machine: rerun.
 """
 
 from __future__ import annotations
