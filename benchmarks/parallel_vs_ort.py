@@ -8,6 +8,15 @@ this project's serial run (the generated torch code, one thread, in process), an
 project's plan (ParallelSession: the worker pool, or the in-process fallback when the
 analysis says parallelism cannot pay). Prints median [min–max] ms and the ratios that
 matter: own parallel / own serial (speedup), measured / simulated makespan, and own / ORT best.
+
+``--eager`` adds plain PyTorch eager, the baseline users compare with: per zoo model, once its
+sessions are built and just before its warm-up and interleaved rounds, a subprocess of the zoo
+virtualenv (``--zoo-python``, default ``.venv-zoo/bin/python``) runs ``benchmarks/torch_eager.py``
+at 1 and P threads (the original torchvision/timm/transformers module, eval mode, no_grad; also
+channels-last for the CNNs) with as many timed runs as ``--repeat``. Extra columns: eager and
+eager channels-last (1 / P threads), and eager best / ORT best (the fastest eager median of
+the four over the faster of ORT intra=1 and intra=P; below 1: eager is faster). Without the
+zoo virtualenv those columns are skipped, with one line saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,7 +57,20 @@ def stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):.1f} [{min(xs):.1f}–{max(xs):.1f}]"
 
 
-def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
+def eager(python: Path, model: str, repeat: int) -> dict:
+    """PyTorch eager times of a zoo model from benchmarks/torch_eager.py, run by the zoo virtualenv."""
+    threads = sorted({1, cpu_budget()})
+    cmd = [str(python), str(ROOT / "benchmarks" / "torch_eager.py"), model, "--repeat", str(repeat), "--json",
+           "--threads", *map(str, threads)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines or not lines[-1].startswith("{"):
+        err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"torch_eager.py exit {proc.returncode}: {err}"}
+    return json.loads(lines[-1])
+
+
+def bench(path: Path, workers: int, repeat: int, backend: str = "auto", zoo_python: Path | None = None) -> dict:
     p = cpu_budget()
     sess = ParallelSession(path, workers=workers, backend=backend)
     try:
@@ -69,6 +92,7 @@ def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
         ref = variants["ort_intra1"]()
         out = variants["own_plan"]()
         diff = max(max_abs_diff(a, b) for a, b in zip(out, ref))
+        eager_times = eager(zoo_python, path.stem, repeat) if zoo_python else None
         for fn in variants.values():  # warm-up
             fn()
         times: dict[str, list[float]] = {k: [] for k in variants}
@@ -81,7 +105,7 @@ def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
             ratios.append(times["own_serial"][-1] / times["own_plan"][-1])
         best_ort = min(statistics.median(times["ort_intra1"]), statistics.median(times[f"ort_intra{p}"]))
         med = {k: statistics.median(v) for k, v in times.items()}
-        return {
+        r = {
             "model": path.stem,
             "mode": ("parallel" if sess.parallel else "sequential") + f", {sess.backend}",
             "clusters": len(sess.plan.clusters),
@@ -95,8 +119,27 @@ def bench(path: Path, workers: int, repeat: int, backend: str = "auto") -> dict:
             "vs_ort_best": med["own_plan"] / best_ort,
             "max_abs_diff": diff,
         }
+        if eager_times is not None:
+            r["eager"] = eager_times
+            meds = [statistics.median(v) for k in ("threads", "channels_last") for v in eager_times.get(k, {}).values()]
+            r["eager_vs_ort_best"] = min(meds) / best_ort if meds else None
+        return r
     finally:
         sess.close()
+
+
+def eager_cells(e: dict | None, ratio: float | None, p: int) -> str:
+    """The three eager cells of a row: "-" for a model outside the zoo, the error for a failed run."""
+    if e is None:
+        return "- | - | - |"
+    if "error" in e:
+        return f"{e['error']} | - | - |"
+
+    def pair(key: str) -> str:
+        runs = e.get(key, {})
+        return " / ".join(stats(runs[str(t)]) for t in sorted({1, p})) if runs else "-"
+
+    return f"{pair('threads')} | {pair('channels_last')} | {f'{ratio:.2f}' if ratio else '-'} |"
 
 
 def main() -> int:
@@ -107,11 +150,25 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--backend", default="auto", choices=["torch", "ort", "auto"], help="what computes each cluster")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--eager", action="store_true", help="add PyTorch eager columns (needs the zoo virtualenv)")
+    ap.add_argument("--zoo-python", type=Path, default=ROOT / ".venv-zoo" / "bin" / "python",
+                    help="the zoo virtualenv's python, for --eager (default .venv-zoo/bin/python)")  # fmt: skip
     args = ap.parse_args()
     paths = [Path(m) for m in args.models] or [Path(args.zoo) / f"{m}.onnx" for m in ZOO]
     p = cpu_budget()
     cols = ["model", "mode", "ORT intra=1", f"ORT intra={p}", "ORT_PARALLEL", "own serial", "own plan",
             "speedup vs serial", "measured/predicted", "own/ORT best", "max abs diff"]  # fmt: skip
+    zoo_python = None
+    if args.eager:
+        if args.zoo_python.is_file():
+            zoo_python = args.zoo_python
+            cols += [
+                f"PyTorch eager (1 / {p} threads)",
+                f"eager channels-last (1 / {p} threads)",
+                "eager best/ORT best",
+            ]
+        else:
+            print(f"PyTorch eager columns skipped: no zoo virtualenv at {args.zoo_python}")
     print(
         f"workers={args.workers}, cores={p}, backend={args.backend}, {args.repeat} interleaved rounds; ms as median [min–max]"
     )
@@ -122,15 +179,18 @@ def main() -> int:
         if not path.is_file():
             print(f"| {path.stem} | missing |")
             continue
-        r = bench(path, args.workers, args.repeat, args.backend)
+        r = bench(path, args.workers, args.repeat, args.backend, zoo_python if path.stem in ZOO else None)
         results.append(r)
         t = r["times"]
         lo, hi = r["speedup_spread"]
         vp = f"{r['vs_predicted']:.2f}" if r["vs_predicted"] else "-"
-        print(f"| {r['model']} | {r['mode']} ({r['clusters']}) | {stats(t['ort_intra1'])} | {stats(t[f'ort_intra{p}'])} | "
-              f"{stats(t['ort_parallel'])} | {stats(t['own_serial'])} | {stats(t['own_plan'])} | "
-              f"{r['speedup']:.2f}x [{lo:.2f}–{hi:.2f}] (pred. {r['predicted_speedup']:.2f}x) | {vp} | "
-              f"{r['vs_ort_best']:.2f} | {r['max_abs_diff']:.2g} |", flush=True)  # fmt: skip
+        row = (f"| {r['model']} | {r['mode']} ({r['clusters']}) | {stats(t['ort_intra1'])} | {stats(t[f'ort_intra{p}'])} | "
+               f"{stats(t['ort_parallel'])} | {stats(t['own_serial'])} | {stats(t['own_plan'])} | "
+               f"{r['speedup']:.2f}x [{lo:.2f}–{hi:.2f}] (pred. {r['predicted_speedup']:.2f}x) | {vp} | "
+               f"{r['vs_ort_best']:.2f} | {r['max_abs_diff']:.2g} |")  # fmt: skip
+        if zoo_python:
+            row += " " + eager_cells(r.get("eager"), r.get("eager_vs_ort_best"), p)
+        print(row, flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
