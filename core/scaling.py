@@ -19,6 +19,7 @@ hands out threads greedily to whichever worker shortens the makespan most.
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -69,16 +70,26 @@ def fit_parallel_fraction(times: dict[int, float]) -> float:
 
 def measure_scaling(
     graph: Graph, model: onnx.ModelProto, machine: MachineProfile | None = None, threads: Sequence[int] = (1, 2),
-    repeats: int = 10,
+    repeats: int = 10, rounds: int = 3,
 ) -> tuple[ScalingCurves, CostModel]:  # fmt: skip
     """Profile every node with onnxruntime at each thread count; fit each node's curve.
 
-    Returns the curves and the one-thread cost model (for planning)."""
+    The thread counts alternate over ``rounds`` rounds and each node keeps its median per count,
+    so that a burst of noise on the machine does not land on one count only. Returns the curves
+    and the one-thread cost model (for planning)."""
     machine = machine or MachineProfile.load()
-    costs = {t: ort_profiled_costs(graph, model, machine, repeats=repeats, threads=t) for t in sorted(set(threads))}
-    base = costs[min(costs)]
+    counts = sorted(set(threads))
+    runs: dict[int, list[CostModel]] = {t: [] for t in counts}
+    for _ in range(max(1, rounds)):
+        for t in counts:
+            runs[t].append(ort_profiled_costs(graph, model, machine, repeats=max(2, repeats // rounds), threads=t))
+    costs = {
+        t: dataclasses.replace(cs[0], node_us={n: statistics.median(c.node_us[n] for c in cs) for n in cs[0].node_us})
+        for t, cs in runs.items()
+    }
+    base = costs[counts[0]]
     parallel = {n: fit_parallel_fraction({t: c.node_us[n] for t, c in costs.items()}) for n in base.node_us}
-    return ScalingCurves(dict(base.node_us), parallel, tuple(sorted(costs))), base
+    return ScalingCurves(dict(base.node_us), parallel, tuple(counts)), base
 
 
 @dataclass
