@@ -552,7 +552,7 @@ def _conv2d_key(graph: Graph, node: Node) -> tuple | None:
     x = graph.info(node.inputs[0])
     if w is None or w.ndim != 4 or x.shape is None or len(x.shape) != 4 or not x.is_static:
         return None
-    if x.dtype != np.float32 or (len(node.inputs) > 2 and node.inputs[2] and node.inputs[2] not in graph.initializers):
+    if x.dtype != np.float32:
         return None
     attrs = node.attrs
     if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
