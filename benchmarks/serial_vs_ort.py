@@ -3,6 +3,7 @@
     python benchmarks/serial_vs_ort.py                      # every model built in .zoo/
     python benchmarks/serial_vs_ort.py --samples --no-zoo   # only sample_models/*.onnx
     python benchmarks/serial_vs_ort.py --only googlenet -n 40 --json out/serial_vs_ort.json
+    python benchmarks/serial_vs_ort.py --backend ort        # the ort backend's serial module instead
 
 For each model: PyTorch at one thread (``torch.set_num_threads(1)``) running the serial
 module that Ramiel generates, and ONNX Runtime with a sequential session, one intra-op
@@ -72,13 +73,11 @@ class Result:
         return d
 
 
-def bench(path: Path, repeats: int, warmup: int) -> Result:
+def bench(path: Path, repeats: int, warmup: int, backend: str = "torch") -> Result:
     import core
     import core.verify
 
     g = core.Graph.from_model(core.load_model(path))
-    gen = core.generate_serial(g, source_model=str(path))
-    mod = gen.load()
     feeds = core.verify.random_feeds(g)
     feed_dict = dict(zip(g.inputs, feeds, strict=True))
     sess = core.verify.ort_session(str(path), threads=1)
@@ -86,8 +85,20 @@ def bench(path: Path, repeats: int, warmup: int) -> Result:
     def run_ort():
         return sess.run(None, feed_dict)
 
-    def run_generated():
-        return core.run_module(mod, feeds)
+    if backend == "ort":  # the ort backend's serial module: the whole (CP/DCE'd) graph in one session
+        from runtime.session import ParallelSession
+
+        own = ParallelSession(str(path), workers=1, backend="ort")
+
+        def run_generated():
+            return own.run_serial(feed_dict, threads=1)
+
+    else:
+        gen = core.generate_serial(g, source_model=str(path))
+        mod = gen.load()
+
+        def run_generated():
+            return core.run_module(mod, feeds)
 
     ours = run_generated()
     ref = run_ort()
@@ -112,7 +123,9 @@ def bench(path: Path, repeats: int, warmup: int) -> Result:
             o = timed(run_ort)
         ort_ms.append(o)
         gen_ms.append(m)
-    fallback_ops = sorted({g.node_by_name[n].op_type for n in gen.fallback_nodes})
+    fallback_ops = [] if backend == "ort" else sorted({g.node_by_name[n].op_type for n in gen.fallback_nodes})
+    if backend == "ort":
+        own.close()
     return Result(
         model=path.stem,
         path=str(path),
@@ -155,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", "--repeats", type=int, default=20, help="timed pairs per model (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs of each side first (default 3)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--backend", choices=["torch", "ort"], default="torch",
+                    help="torch: the generated serial PyTorch module (default); ort: the ort backend's serial module")  # fmt: skip
     a = ap.parse_args(argv)
 
     import onnxruntime
@@ -188,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for path in paths:
         try:
-            r = bench(path, a.repeats, a.warmup)
+            r = bench(path, a.repeats, a.warmup, a.backend)
         except Exception as exc:  # noqa: BLE001  (report and go on with the other models)
             print(
                 f"{path.stem:<18} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
