@@ -6,7 +6,9 @@
     python benchmarks/serial_vs_ort.py --backend ort        # the ort backend's serial module instead
 
 For each model: PyTorch at one thread (``torch.set_num_threads(1)``) running the serial
-module that Ramiel generates, and ONNX Runtime with a sequential session, one intra-op
+module that Ramiel generates for it — after constant folding and dead-code elimination, as
+``ramiel-tui --emit`` does (``--no-cp-dce``: for the graph as loaded, shape arithmetic and
+all) — and ONNX Runtime with a sequential session, one intra-op
 thread and its default (full) graph optimisation (``core.verify.ort_session(path,
 threads=1)``). Both warm up first, then the runs alternate (ORT first on even pairs,
 the generated code first on odd ones) so that a noisy machine affects both alike.
@@ -73,11 +75,15 @@ class Result:
         return d
 
 
-def bench(path: Path, repeats: int, warmup: int, backend: str = "torch") -> Result:
+def bench(path: Path, repeats: int, warmup: int, backend: str = "torch", cp_dce: bool = True) -> Result:
     import core
     import core.verify
 
     g = core.Graph.from_model(core.load_model(path))
+    if cp_dce:  # what the pipeline generates code for: ORT's offline constant folding, then DCE
+        from core.plan import prepare_model
+
+        g = core.Graph.from_model(prepare_model(core.load_model(path), True, str(path))[0])
     feeds = core.verify.random_feeds(g)
     feed_dict = dict(zip(g.inputs, feeds, strict=True))
     sess = core.verify.ort_session(str(path), threads=1)
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", "--repeats", type=int, default=20, help="timed pairs per model (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs of each side first (default 3)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--no-cp-dce", action="store_true",
+                    help="generate code for the model as loaded (default: after constant folding and DCE, as the pipeline does)")  # fmt: skip
     ap.add_argument("--backend", choices=["torch", "ort"], default="torch",
                     help="torch: the generated serial PyTorch module (default); ort: the ort backend's serial module")  # fmt: skip
     a = ap.parse_args(argv)
@@ -203,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for path in paths:
         try:
-            r = bench(path, a.repeats, a.warmup, a.backend)
+            r = bench(path, a.repeats, a.warmup, a.backend, not a.no_cp_dce)
         except Exception as exc:  # noqa: BLE001  (report and go on with the other models)
             print(
                 f"{path.stem:<18} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
