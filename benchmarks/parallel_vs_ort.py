@@ -70,7 +70,9 @@ def eager(python: Path, model: str, repeat: int) -> dict:
     return json.loads(lines[-1])
 
 
-def bench(path: Path, workers: int, repeat: int, backend: str = "auto", zoo_python: Path | None = None) -> dict:
+def bench(
+    path: Path, workers: int, repeat: int, backend: str = "auto", zoo_python: Path | None = None, settle: float = 0.05
+) -> dict:
     p = cpu_budget()
     sess = ParallelSession(path, workers=workers, backend=backend)
     try:
@@ -99,6 +101,7 @@ def bench(path: Path, workers: int, repeat: int, backend: str = "auto", zoo_pyth
         ratios: list[float] = []
         for _ in range(repeat):
             for k, fn in variants.items():
+                time.sleep(settle)  # a spinning thread pool of the previous variant must not share the cores
                 t0 = time.perf_counter()
                 fn()
                 times[k].append((time.perf_counter() - t0) * 1e3)
@@ -150,6 +153,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--backend", default="auto", choices=["torch", "ort", "auto"], help="what computes each cluster")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--settle-ms", type=float, default=50.0,
+                    help="idle time before each timed run, so that the previous variant's spinning pool has stopped")  # fmt: skip
     ap.add_argument("--eager", action="store_true", help="add PyTorch eager columns (needs the zoo virtualenv)")
     ap.add_argument("--zoo-python", type=Path, default=ROOT / ".venv-zoo" / "bin" / "python",
                     help="the zoo virtualenv's python, for --eager (default .venv-zoo/bin/python)")  # fmt: skip
@@ -179,7 +184,14 @@ def main() -> int:
         if not path.is_file():
             print(f"| {path.stem} | missing |")
             continue
-        r = bench(path, args.workers, args.repeat, args.backend, zoo_python if path.stem in ZOO else None)
+        r = bench(
+            path,
+            args.workers,
+            args.repeat,
+            args.backend,
+            zoo_python if path.stem in ZOO else None,
+            args.settle_ms / 1e3,
+        )
         results.append(r)
         t = r["times"]
         lo, hi = r["speedup_spread"]
