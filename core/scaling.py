@@ -172,3 +172,41 @@ def choose(
         out["hybrid"] = hybrid
     out["best"] = min(out.values(), key=lambda c: c.makespan_us)
     return out
+
+
+def scaling_table(graph: Graph, cores: Sequence[int], machine: MachineProfile | None = None) -> dict:
+    """The report's scaling section: curves measured on this machine, configurations simulated per core count.
+
+    Rows for more cores than this machine has extrapolate the curves (``"extrapolated": true``)."""
+    import os
+
+    from core.ort_codegen import has_subgraphs, segment_model
+
+    if has_subgraphs(graph):
+        from core.errors import UnsupportedOpError
+
+        raise UnsupportedOpError("the scaling simulation profiles with onnxruntime, which cannot cut control flow yet")
+    here = os.cpu_count() or 1
+    model = segment_model(graph, graph.topo_order(), list(graph.inputs), list(graph.outputs), graph.name or "graph")
+    measured = (1, 2) if here >= 2 else (1,)
+    curves, cost = measure_scaling(graph, model, machine, threads=measured)
+    rows = []
+    for p in sorted(set(cores)):
+        cfg = choose(graph, curves, cost, p)
+        best = cfg["best"]
+        rows.append({
+            "cores": p,
+            "extrapolated": p > max(measured),
+            "intra_op_ms": cfg["intra-op"].makespan_us / 1e3,
+            "inter_op_ms": cfg["inter-op"].makespan_us / 1e3 if "inter-op" in cfg else None,
+            "hybrid_ms": cfg["hybrid"].makespan_us / 1e3 if "hybrid" in cfg else None,
+            "best": best.label,
+            "best_ms": best.makespan_us / 1e3,
+            "best_vs_intra_op": best.makespan_us / cfg["intra-op"].makespan_us,
+        })  # fmt: skip
+    return {
+        "source": f"per-node Amdahl curves from onnxruntime's profiler at {' and '.join(map(str, measured))} "
+        f"thread(s) on this {here}-core machine; schedules simulated, memory-bandwidth contention not modelled",
+        "parallel_fraction": curves.parallel_fraction,
+        "rows": rows,
+    }

@@ -88,6 +88,14 @@ def run_cli(
     repeat: Annotated[
         int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")
     ] = 20,
+    scaling: Annotated[
+        bool,
+        typer.Option(
+            "--scaling",
+            help="with --report: profile every node at 1 and 2 threads and simulate intra-op, inter-op and hybrid "
+            "plans at 2/4/8/16 cores",
+        ),
+    ] = False,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
     if not report and emit is None:  # the app: before any compiler import, so that it paints at once
@@ -131,6 +139,10 @@ def run_cli(
             data = rep.build_report(compiled)
             if run:
                 data["run"] = measured_run(compiled, workers, repeat)
+            if scaling:
+                from core.scaling import scaling_table
+
+                data["scaling"] = scaling_table(compiled.graph, sorted({2, 4, 8, 16, os.cpu_count() or 1}))
             if fmt is Format.json:
                 typer.echo(rep.render_json(data))
             elif fmt is Format.markdown:

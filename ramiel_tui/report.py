@@ -12,7 +12,7 @@ from typing import Any
 from core.cost import node_stats
 from core.pipeline import Compiled
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -289,6 +289,30 @@ def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+SCALING_HEADER = ("cores", "intra-op (ORT-style) ms", "inter-op ms", "hybrid ms", "best", "best / intra-op")
+
+
+def scaling_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    s = report.get("scaling")
+    if not s:
+        return []
+
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    return [
+        (
+            f"{r['cores']}{'*' if r['extrapolated'] else ''}",
+            ms(r["intra_op_ms"]),
+            ms(r["inter_op_ms"]),
+            ms(r["hybrid_ms"]),
+            r["best"],
+            f"{r['best_vs_intra_op']:.2f}",
+        )
+        for r in s["rows"]
+    ]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     m = report["model"]
     lines = [f"# Ramiel report: {m['path'] or m['graph_name']}", "", "| | |", "|---|---|"]
@@ -300,6 +324,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("run"):
         lines += ["", "## Measured run", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in run_rows(report)]
+    if report.get("scaling"):
+        lines += ["", "## Scaling (simulated)", "", report["scaling"]["source"] + "; * extrapolated beyond it", ""]
+        lines += ["| " + " | ".join(SCALING_HEADER) + " |", "|" + "---|" * len(SCALING_HEADER)]
+        lines += ["| " + " | ".join(r) + " |" for r in scaling_rows(report)]
     lines += ["", "## Operators", "", "| op | count |", "|---|---|"]
     lines += [f"| {op} | {n} |" for op, n in m["op_histogram"].items()]
     return "\n".join(lines) + "\n"
@@ -335,6 +363,13 @@ def render_text(report: dict[str, Any], console) -> None:
         for k, v in run_rows(report):
             run.add_row(k, v)
         console.print(run)
+    if report.get("scaling"):
+        table = Table(title="Scaling (simulated)", caption=report["scaling"]["source"] + "; * extrapolated beyond it")
+        for h in SCALING_HEADER:
+            table.add_column(h)
+        for row in scaling_rows(report):
+            table.add_row(*row)
+        console.print(table)
     hist = Table(title="Operators (as loaded)")
     hist.add_column("op")
     hist.add_column("count", justify="right")

@@ -129,3 +129,19 @@ def test_report_and_base_costs_when_cloning_replaced_a_node_everywhere():
     assert rep["model"]["flops"] == full["model"]["flops"]
     base = base_costs(plan)
     assert base.node_us[gone] == cost.node_us[gone] and base.stats[gone].flops == cost.stats[gone].flops
+
+
+def test_cli_report_scaling_simulates_core_counts():
+    """--scaling: curves from the profiler at 1 and 2 threads, a row per core count, the extrapolated
+    ones flagged; markdown shows the table."""
+    path = str(ROOT / "sample_models" / "inception_mini.onnx")
+    p = cli(path, "--report", "--scaling", "--format", "json", "--cost", "analytic")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)["scaling"]
+    assert 0.0 <= s["parallel_fraction"] <= 1.0 and "simulated" in s["source"]
+    rows = {r["cores"]: r for r in s["rows"]}
+    assert {2, 4, 8, 16} <= set(rows) and rows[16]["extrapolated"] and not rows[2]["extrapolated"]
+    for r in rows.values():
+        assert r["best_ms"] <= r["intra_op_ms"] + 1e-9 and r["best_vs_intra_op"] <= 1.0 + 1e-9
+    md = cli(path, "--report", "--scaling", "--format", "markdown", "--cost", "analytic")
+    assert md.returncode == 0 and "## Scaling (simulated)" in md.stdout and "| 16* |" in md.stdout
