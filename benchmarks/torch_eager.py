@@ -96,11 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     variants = {"eager": (model, inputs)}
     if ZOO[a.model].kind == "image" and all(x.dim() == 4 for x in inputs):
         cl = torch.channels_last
-        # a deep copy: Module.to(memory_format=...) converts the parameters in place
-        variants["eager channels-last"] = (
-            copy.deepcopy(model).to(memory_format=cl),
-            tuple(x.to(memory_format=cl) for x in inputs),
-        )
+        try:  # a deep copy: Module.to(memory_format=...) converts the parameters in place
+            variants["eager channels-last"] = (
+                copy.deepcopy(model).to(memory_format=cl),
+                tuple(x.to(memory_format=cl) for x in inputs),
+            )
+        except RuntimeError as exc:  # a buffer that is not 4-D (YOLOv5's anchor grids)
+            print(f"{a.model}: no channels-last variant: {exc}", file=sys.stderr)
     names = list(variants)
 
     times: dict[str, dict[str, list[float]]] = {k: {} for k in names}
