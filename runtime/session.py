@@ -405,12 +405,15 @@ class ParallelSession:
                     samples[key].append((time.perf_counter() - t0) * 1e3)
         self.plan_choice_ms = {k: round(sorted(v)[len(v) // 2], 3) for k, v in samples.items()}
         par, seq = self.plan_choice_ms["parallel"], self.plan_choice_ms[serial]
-        if seq < par:
+        # Decided on the fastest run of each (noise only adds time), and the plan must win by 5 %: on a busy
+        # machine a noisy median once kept Inception-v4's plan at 1.27x the intra-op time.
+        if min(samples[serial]) <= 1.05 * min(samples["parallel"]):
             self.parallel = False
             self._inprocess_threads = cores
             self.threads_per_worker = cores
-            self.decision = Decision(False, f"measured at start: {serial} {seq:.2f} ms beat the {self.workers}-worker "
-                                            f"plan's {par:.2f} ms (predicted {self.plan.predicted_speedup:.2f}x)")  # fmt: skip
+            self.decision = Decision(False, f"measured at start: {serial} {seq:.2f} ms against the {self.workers}-worker "
+                                            f"plan's {par:.2f} ms (medians; the plan must win by 5 %; predicted "
+                                            f"{self.plan.predicted_speedup:.2f}x)")  # fmt: skip
             self._pool.close()
             self._pool = None
         else:
