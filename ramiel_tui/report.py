@@ -265,7 +265,12 @@ def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         return f"{s['median']:.2f} ms (min {s['min']:.2f}, max {s['max']:.2f}, {s['runs']} runs)" if s else "-"
 
     rows = [
-        ("mode", f"{r['mode']} ({r['workers']} worker(s) x {r['threads_per_worker']} thread(s))"),
+        (
+            "mode",
+            f"{r['mode']} ("
+            + (f"{r['workers']} worker(s) x " if r["workers"] else "in this process, ")
+            + f"{r['threads_per_worker']} thread(s))",
+        ),
         ("serial (same code, 1 thread)", fmt(r["serial_ms"])),
         ("parallel" if r["mode"] == "parallel" else "sequential fallback", fmt(r["parallel_ms"])),
     ]

@@ -104,7 +104,8 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
     best_ort = min((s.median for s in m.ort.values()), default=float("nan"))
     return {
         "mode": m.mode,
-        "workers": sess.workers if sess.parallel else 1,
+        # 0: the whole graph ran in the caller's process (intra-op won at start, or a sequential ort plan)
+        "workers": 0 if sess.in_process else sess.workers if sess.parallel else 1,
         "threads_per_worker": sess.threads_per_worker,
         "repeats": len(m.serial.samples_ms),
         "serial_ms": m.serial.summary(),

@@ -188,8 +188,8 @@ class ParallelSession:
         self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
         self.last_run_timings: RunTimings | None = None
         self.fallback_timings_ms: dict[int, float] = {}  # sequential plan: ms per run by thread count
-        self.plan_choice_ms: dict[str, float] = {}  # ort backend: parallel plan vs intra-op, timed at start
-        self._inprocess_threads = 0  # > 0: the whole graph runs in this process, in one onnxruntime session
+        self.plan_choice_ms: dict[str, float] = {}  # parallel plan vs intra-op, timed at start
+        self._inprocess_threads = 0  # > 0: the whole graph runs in this process (one ORT session, or torch)
         try:
             if not self.parallel and self.backend == "ort":
                 # sequential with onnxruntime: the whole graph in one session in this process (no hand-off)
@@ -203,11 +203,17 @@ class ParallelSession:
                 self._start_pool()
                 if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
                     self._pick_fallback_threads()
-                elif self.parallel and not force_parallel and self.backend == "ort" and self.batch == 1 and cores > 1:
+                elif self.parallel and not force_parallel and self.batch == 1 and cores > 1:
                     self._compare_with_intra_op(cores)
         except BaseException:
             self.close()
             raise
+
+    @property
+    def in_process(self) -> bool:
+        """Whether runs execute in the caller's process (no worker pool): intra-op won at start, or a
+        sequential plan on the ort backend."""
+        return self._inprocess_threads > 0
 
     # -- ONNX Runtime's API -------------------------------------------------------------------
     def get_inputs(self) -> list[NodeArg]:
@@ -387,8 +393,9 @@ class ParallelSession:
 
     def _compare_with_intra_op(self, cores: int, runs: int = 5) -> None:
         """Inter-op parallelism must beat intra-op to be worth it: time the parallel plan against the whole
-        graph in one onnxruntime session with every core (ONNX Runtime's own best configuration), runs
-        interleaved, and keep the faster. The loser's figures stay in ``plan_choice_ms``."""
+        graph in this process with every core (one onnxruntime session — ONNX Runtime's own best
+        configuration — or the torch code at ``cores`` threads), runs interleaved, and keep the faster.
+        The loser's figures stay in ``plan_choice_ms``."""
         from core.plan import Decision
 
         feeds = self.sample_feeds()[1]

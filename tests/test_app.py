@@ -306,7 +306,9 @@ async def test_real_run_stays_responsive_and_cleans_up():
         assert len(rows) == 4 and all(r[1] != "-" for r in rows)
         data = app.last_run.data
         assert data["repeats"] == 3 and all(v < 1e-3 for v in data["max_abs_diff_vs_onnxruntime"].values())
-        assert any(isinstance(m, msg.RunProgress) and m.update.workers for m in seen)
+        # worker progress shows up unless the start-time check found intra-op faster and ran in process
+        parallel = data["mode"] == "parallel"
+        assert any(isinstance(m, msg.RunProgress) and m.update.workers for m in seen) or not parallel, data["mode"]
     assert not multiprocessing.active_children()
     assert pids and not [n for n in os.listdir("/dev/shm") if n.startswith(f"ramiel_{pids[0]}_")]
 

@@ -108,10 +108,10 @@ def test_without_onednn_the_weights_stay_plain_and_results_agree(monkeypatch):
     generated = generate_serial(Graph.from_model(load_model(model)))
     x = w(1, 4, 10, 10)
     packed = generated.load()
-    assert packed.W["cw"].is_mkldnn
+    assert type(packed.W["cw"]).__name__ == "OneDNNWeight"
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
     plain = generated.load()
-    assert not plain.W["cw"].is_mkldnn
+    assert isinstance(plain.W["cw"], torch.Tensor)
     a, b = run_module(packed, [x]), run_module(plain, [x])
     np.testing.assert_allclose(a[0], b[0], rtol=1e-5, atol=1e-5)
     assert float(b[0].max()) <= 0.5 and float(b[0].min()) >= -0.5
@@ -133,3 +133,24 @@ def test_node_program_times_the_fused_pair_as_conv_plus_a_rename():
         torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(graph.initializers["cw"].copy()),
                                    torch.from_numpy(graph.initializers["cb"].copy()), padding=1).numpy(), 0)  # fmt: skip
     np.testing.assert_allclose(to_numpy(ns["y"]), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_weights_are_reordered_again_when_the_thread_count_changes():
+    """oneDNN's blocked layout depends on the thread count (a weight reordered at 2 threads ran
+    GoogLeNet 2.3x slower at 1): the weight is packed at its first run and again after a change."""
+    model = conv_then([helper.make_node("Relu", ["c"], ["y"])])
+    mod = generate_serial(Graph.from_model(load_model(model))).load()
+    x = w(1, 4, 10, 10)
+    weight = mod.W["cw"]
+    assert weight.packed is None and weight.plain is not None  # nothing reordered before a run
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run_module(mod, [x])[0]
+        assert weight.threads == 1 and weight.packed.is_mkldnn and weight.plain is None
+        torch.set_num_threads(2)
+        two = run_module(mod, [x])[0]
+        assert weight.threads == 2
+    finally:
+        torch.set_num_threads(old)
+    np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)

@@ -438,16 +438,20 @@ def onnx_resize(
 # -- convolution --------------------------------------------------------------------------------
 @helper()
 def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scalars=()):
-    """2-D convolution by oneDNN with a weight reordered at load (see PREPACKED), then the activation
-    ``post`` of its only reader: sigmoid, tanh and leaky_relu by oneDNN on the way out; relu and
-    hardtanh (Clip) in place here, because oneDNN's would turn NaN into 0 where ONNX keeps NaN.
-    F.conv2d when the weight was left plain (a PyTorch build without oneDNN)."""
-    if not w.is_mkldnn:
+    """2-D convolution by oneDNN with its weight in oneDNN's blocked layout (``w``: a OneDNNWeight,
+    see PREPACKED), then the activation ``post`` of its only reader: sigmoid, tanh and leaky_relu
+    by oneDNN on the way out; relu and hardtanh (Clip) in place here, because oneDNN's would turn
+    NaN into 0 where ONNX keeps NaN. F.conv2d when ``w`` is a plain tensor (no oneDNN)."""
+    if isinstance(w, torch.Tensor):
         y = F.conv2d(x, w, b, stride, padding, dilation, groups)
     elif post in ("relu", "hardtanh"):
-        y = torch.ops.mkldnn._convolution_pointwise(x, w, b, padding, stride, dilation, groups, "none", [], "")
+        y = torch.ops.mkldnn._convolution_pointwise(
+            x, w.for_threads(), b, padding, stride, dilation, groups, "none", [], ""
+        )
     else:
-        return torch.ops.mkldnn._convolution_pointwise(x, w, b, padding, stride, dilation, groups, post, scalars, "")
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, w.for_threads(), b, padding, stride, dilation, groups, post, scalars, ""
+        )
     if post == "relu":
         return y.relu_()
     if post == "hardtanh":

@@ -145,7 +145,8 @@ class RunPane(VerticalScroll):
         stage = Text(f"{result.done}/{result.repeats} repeats", "bold")
         if result.cancelled:
             stage.append(" (cancelled)", "yellow")
-        stage.append(f" · {data['mode']}: {data['workers']} worker(s) × {data['threads_per_worker']} thread(s)")
+        where = f"{data['workers']} worker(s) × " if data["workers"] else "in this process, "
+        stage.append(f" · {data['mode']}: {where}{data['threads_per_worker']} thread(s)")
         if result.options is not None and result.options != analysis.options:
             stage.append(" · settings changed since this run", "yellow")
         self.query_one("#run-stage", Static).update(stage)
