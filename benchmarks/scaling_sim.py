@@ -37,7 +37,7 @@ from core.cost import MachineProfile  # noqa: E402
 from core.graph import Graph  # noqa: E402
 from core.onnx_io import load_model  # noqa: E402
 from core.plan import prepare_model  # noqa: E402
-from core.scaling import choose, measure_scaling, plan_for, simulate_threads  # noqa: E402
+from core.scaling import choose, measure_scaling, plan_for, simulate_threads, worker_plans  # noqa: E402
 
 ZOO = ["squeezenet1_1", "googlenet", "inception_v3", "inception_v4", "bert_base", "yolov5s", "retinanet", "nasnetalarge",
        "resnet50", "densenet121", "mobilenet_v2"]  # fmt: skip
@@ -95,8 +95,9 @@ def run(path: str, cores: list[int], repeat: int, measure: bool) -> dict:
         row["sim_2"] = {"ort_intra2": curves.total(2) / 1e3, "plan_2w": sim_plan}
         row["contention"] = contention
     row["cores"] = {}
+    plans = worker_plans(graph, cost, max(cores))
     for p in cores:
-        cfg = choose(graph, curves, cost, p, contention)
+        cfg = choose(graph, curves, cost, p, contention, plans)
         row["cores"][p] = {k: {"label": c.label, "ms": c.makespan_us / 1e3} for k, c in cfg.items()}
     return row
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import onnx
 
@@ -98,7 +98,6 @@ class Config:
     workers: int
     threads: tuple[int, ...]  # per worker
     makespan_us: float
-    clusters: list[list[str]] = field(default_factory=list, repr=False)
 
     @property
     def label(self) -> str:
@@ -111,27 +110,33 @@ def simulate_threads(
     """Makespan (µs) of ``plan`` with worker ``w`` running its nodes at ``threads[w]`` intra-op threads.
 
     ``contention`` multiplies node times whenever more than one worker runs (memory bandwidth shared
-    between workers: measured 1.1–1.25 on 2 cores)."""
-    worker_of = worker_map(plan.clusters, plan.cluster_worker)
-    slow = contention if len(set(worker_of.values())) > 1 else 1.0
-    dag = plan.cost.dag(plan.graph)
-    cost = {n: curves.time(n, threads[worker_of[n]]) * slow for n in dag.order}
-    return simulate(DagCosts(dag.order, cost, dag.preds, dag.succs), worker_of, plan.cost.edge_us).makespan
+    between workers: measured 1.0–1.4 on 2 cores)."""
+    return _Simulation(plan, curves, contention).makespan(threads)
+
+
+class _Simulation:
+    """One plan's DAG and worker map, built once and simulated for many thread assignments."""
+
+    def __init__(self, plan: Plan, curves: ScalingCurves, contention: float) -> None:
+        self.worker_of = worker_map(plan.clusters, plan.cluster_worker)
+        self.dag = plan.cost.dag(plan.graph)
+        self.edge_us = plan.cost.edge_us
+        self.curves = curves
+        self.slow = contention if len(set(self.worker_of.values())) > 1 else 1.0
+
+    def makespan(self, threads: Sequence[int]) -> float:
+        d = self.dag
+        cost = {n: self.curves.time(n, threads[self.worker_of[n]]) * self.slow for n in d.order}
+        return simulate(DagCosts(d.order, cost, d.preds, d.succs), self.worker_of, self.edge_us).makespan
 
 
 def _greedy_threads(plan: Plan, curves: ScalingCurves, cores: int, contention: float) -> tuple[tuple[int, ...], float]:
-    workers = max(plan.cluster_worker) + 1
-    threads = [1] * workers
-    best = simulate_threads(plan, curves, threads, contention)
+    sim = _Simulation(plan, curves, contention)
+    threads = [1] * (max(plan.cluster_worker) + 1)
+    best = sim.makespan(threads)
     while sum(threads) < cores:
-        trials = []
-        for w in range(workers):
-            t = list(threads)
-            t[w] += 1
-            trials.append((simulate_threads(plan, curves, t, contention), w))
-        makespan, w = min(trials)
+        best, w = min((sim.makespan([t + (i == w) for i, t in enumerate(threads)]), w) for w in range(len(threads)))
         threads[w] += 1
-        best = makespan
     return tuple(threads), best
 
 
@@ -141,33 +146,36 @@ def plan_for(graph: Graph, cost: CostModel, workers: int) -> Plan:
     return analyze_graph(graph, cost, options)
 
 
-def choose(
-    graph: Graph, curves: ScalingCurves, cost: CostModel, cores: int, contention: float = 1.0,
-    max_workers: int | None = None,
-) -> dict[str, Config]:  # fmt: skip
-    """The best simulated configuration of each kind for ``cores`` cores: "intra-op", "inter-op",
-    "hybrid" (fewer workers, threads where the simulator says they shorten the makespan), and "best"."""
-    out = {"intra-op": Config("intra-op", 1, (cores,), curves.total(cores))}
+def worker_plans(graph: Graph, cost: CostModel, max_workers: int) -> dict[int, Plan]:
+    """Distinct plans for 2..``max_workers`` workers, by the number of workers they really use."""
     plans: dict[int, Plan] = {}
-    limit = min(cores, max_workers or cores)
-    for w in range(2, limit + 1):
+    for w in range(2, max_workers + 1):
         plan = plan_for(graph, cost, w)
         used = max(plan.cluster_worker) + 1
-        if used < 2 or used in plans:
-            continue
-        plans[used] = plan
+        if used >= 2 and used not in plans:
+            plans[used] = plan
+    return plans
+
+
+def choose(
+    graph: Graph, curves: ScalingCurves, cost: CostModel, cores: int, contention: float = 1.0,
+    plans: dict[int, Plan] | None = None,
+) -> dict[str, Config]:  # fmt: skip
+    """The best simulated configuration of each kind for ``cores`` cores: "intra-op", "inter-op",
+    "hybrid" (fewer workers, threads where the simulator says they shorten the makespan), and "best".
+
+    ``plans``: from :func:`worker_plans`, when several core counts are asked about the same graph
+    (plans with more workers than ``cores`` are left out)."""
+    out = {"intra-op": Config("intra-op", 1, (cores,), curves.total(cores))}
+    plans = {w: p for w, p in (plans or worker_plans(graph, cost, cores)).items() if w <= cores}
     if plans:
         w = max(plans)
-        inter = simulate_threads(plans[w], curves, [1] * w, contention)
-        out["inter-op"] = Config("inter-op", w, (1,) * w, inter, plans[w].clusters)
+        out["inter-op"] = Config("inter-op", w, (1,) * w, simulate_threads(plans[w], curves, [1] * w, contention))
     hybrid = None
     for w, plan in sorted(plans.items()):
-        if w > cores:
-            continue
         threads, makespan = _greedy_threads(plan, curves, cores, contention)
         if hybrid is None or makespan < hybrid.makespan_us:
-            kind = "inter-op" if set(threads) == {1} else "hybrid"
-            hybrid = Config(kind, w, threads, makespan, plan.clusters)
+            hybrid = Config("inter-op" if set(threads) == {1} else "hybrid", w, threads, makespan)
     if hybrid is not None:
         out["hybrid"] = hybrid
     out["best"] = min(out.values(), key=lambda c: c.makespan_us)
@@ -191,8 +199,9 @@ def scaling_table(graph: Graph, cores: Sequence[int], machine: MachineProfile | 
     measured = (1, 2) if here >= 2 else (1,)
     curves, cost = measure_scaling(graph, model, machine, threads=measured)
     rows = []
+    plans = worker_plans(graph, cost, max(cores))
     for p in sorted(set(cores)):
-        cfg = choose(graph, curves, cost, p)
+        cfg = choose(graph, curves, cost, p, plans=plans)
         best = cfg["best"]
         rows.append({
             "cores": p,
