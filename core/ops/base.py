@@ -78,7 +78,7 @@ class NodeCtx:
         self.graph = graph
         self._expr = expr
         self._use_helper = use_helper
-        self.prepacked = prepacked or {}  # weights reordered at load for oneDNN's convolution
+        self.prepacked = prepacked or {}  # conv weights oneDNN gets reordered (core.codegen.PREPACKED)
         self.post_op = post_op  # (name, scalars): the activation a Conv applies to its output
 
     # inputs / outputs --------------------------------------------------------------------

@@ -444,14 +444,14 @@ def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scala
     NaN into 0 where ONNX keeps NaN. F.conv2d when ``w`` is a plain tensor (no oneDNN)."""
     if isinstance(w, torch.Tensor):
         y = F.conv2d(x, w, b, stride, padding, dilation, groups)
-    elif post in ("relu", "hardtanh"):
-        y = torch.ops.mkldnn._convolution_pointwise(
-            x, w.for_threads(), b, padding, stride, dilation, groups, "none", [], ""
-        )
     else:
-        return torch.ops.mkldnn._convolution_pointwise(
-            x, w.for_threads(), b, padding, stride, dilation, groups, post, scalars, ""
-        )
+        by_onednn = post not in ("relu", "hardtanh")
+        y = torch.ops.mkldnn._convolution_pointwise(
+            x, w.for_threads(), b, padding, stride, dilation, groups,
+            post if by_onednn else "none", scalars if by_onednn else [], "",
+        )  # fmt: skip
+        if by_onednn:
+            return y
     if post == "relu":
         return y.relu_()
     if post == "hardtanh":
@@ -464,7 +464,7 @@ def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scala
 @register("Conv")
 def conv(ctx: NodeCtx) -> str:
     key = ctx.prepacked.get(ctx.node.inputs[1]) if ctx.has(1) else None
-    if key is not None:  # the weight is reordered for oneDNN at load, for exactly this convolution
+    if key is not None:  # the weight goes to oneDNN reordered for exactly this convolution
         padding, stride, dilation, groups, _ = key
         b = ctx.x(2) if ctx.has(2) else "None"
         args = f"{ctx.x(0)}, {ctx.x(1)}, {b}, {lit(padding)}, {lit(stride)}, {lit(dilation)}, {groups}"
