@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.cost import MachineProfile  # noqa: E402
+from core.cost import MachineProfile, cpu_budget  # noqa: E402
 from core.graph import Graph  # noqa: E402
 from core.onnx_io import load_model  # noqa: E402
 from core.plan import prepare_model  # noqa: E402
@@ -114,8 +114,8 @@ def main(argv=None) -> int:
     names = args.models or [m for m in ZOO if os.path.exists(os.path.join(args.zoo, m + ".onnx"))]
     rows = []
     print(
-        f"machine: {os.cpu_count()} cores. Every P row is simulated from the fitted curves (sim); sim* rows "
-        f"extrapolate them beyond the {os.cpu_count()} cores they were measured on. Measured figures: the model lines."
+        f"machine: {cpu_budget()} cores. Every P row is simulated from the fitted curves (sim); sim* rows "
+        f"extrapolate them beyond the {cpu_budget()} cores they were measured on. Measured figures: the model lines."
     )
     for name in names:
         path = name if name.endswith(".onnx") else os.path.join(args.zoo, name + ".onnx")
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
             )
         print(head, flush=True)
         for p, cfg in row["cores"].items():
-            sim = " sim" if p <= (os.cpu_count() or 1) else " sim*"  # *: beyond the cores measured
+            sim = " sim" if p <= cpu_budget() else " sim*"  # *: beyond the cores measured
             ort_best = cfg["intra-op"]["ms"]
             inter = cfg.get("inter-op", {"ms": float("nan"), "label": "-"})
             hyb = cfg.get("hybrid", cfg["intra-op"])

@@ -45,6 +45,14 @@ def cache_dir() -> Path:
     return path
 
 
+def cpu_budget() -> int:
+    """The cores this process may run on (its CPU affinity), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def machine_id() -> str:
     """CPU model + core count + torch version: what makes timings comparable."""
     import torch

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import onnx
 
-from core.cost import CostModel, MachineProfile, ort_profiled_costs
+from core.cost import CostModel, MachineProfile, cpu_budget, ort_profiled_costs
 from core.graph import Graph
 from core.plan import Plan, PlanOptions, analyze_graph
 from core.schedule import DagCosts, simulate, worker_map
@@ -186,15 +186,13 @@ def scaling_table(graph: Graph, cores: Sequence[int], machine: MachineProfile | 
     """The report's scaling section: curves measured on this machine, configurations simulated per core count.
 
     Rows for more cores than this machine has extrapolate the curves (``"extrapolated": true``)."""
-    import os
-
     from core.ort_codegen import has_subgraphs, segment_model
 
     if has_subgraphs(graph):
         from core.errors import UnsupportedOpError
 
         raise UnsupportedOpError("the scaling simulation profiles with onnxruntime, which cannot cut control flow yet")
-    here = os.cpu_count() or 1
+    here = cpu_budget()
     model = segment_model(graph, graph.topo_order(), list(graph.inputs), list(graph.outputs), graph.name or "graph")
     measured = (1, 2) if here >= 2 else (1,)
     curves, cost = measure_scaling(graph, model, machine, threads=measured)

@@ -140,9 +140,10 @@ def run_cli(
             if run:
                 data["run"] = measured_run(compiled, workers, repeat)
             if scaling:
+                from core.cost import cpu_budget
                 from core.scaling import scaling_table
 
-                data["scaling"] = scaling_table(compiled.graph, sorted({2, 4, 8, 16, os.cpu_count() or 1}))
+                data["scaling"] = scaling_table(compiled.graph, sorted({2, 4, 8, 16, cpu_budget()}))
             if fmt is Format.json:
                 typer.echo(rep.render_json(data))
             elif fmt is Format.markdown:

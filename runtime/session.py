@@ -25,6 +25,7 @@ import numpy as np
 import onnx
 
 from core.codegen import resolve_shapes
+from core.cost import cpu_budget
 from core.errors import EmitError, InputFeedError, first_line
 from core.parallel_codegen import ParallelModule, execution_order, generate_parallel, worker_of_nodes
 from core.pipeline import Compiled, compile_model
@@ -65,13 +66,6 @@ def trim_heap() -> None:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def cpu_budget() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def share_slots(plan: Plan, pm: ParallelModule) -> tuple[dict[str, str], set[str]]:
