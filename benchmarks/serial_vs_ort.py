@@ -21,6 +21,7 @@ generated code executes (the model's Constant nodes become weights).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -79,11 +80,12 @@ def bench(path: Path, repeats: int, warmup: int, backend: str = "torch", cp_dce:
     import core
     import core.verify
 
-    g = core.Graph.from_model(core.load_model(path))
+    model = core.load_model(path)
     if cp_dce:  # what the pipeline generates code for: ORT's offline constant folding, then DCE
         from core.plan import prepare_model
 
-        g = core.Graph.from_model(prepare_model(core.load_model(path), True, str(path))[0])
+        model = prepare_model(model, True, str(path))[0]
+    g = core.Graph.from_model(model)
     feeds = core.verify.random_feeds(g)
     feed_dict = dict(zip(g.inputs, feeds, strict=True))
     sess = core.verify.ort_session(str(path), threads=1)
@@ -91,47 +93,47 @@ def bench(path: Path, repeats: int, warmup: int, backend: str = "torch", cp_dce:
     def run_ort():
         return sess.run(None, feed_dict)
 
-    if backend == "ort":  # the ort backend's serial module: the whole (CP/DCE'd) graph in one session
-        from runtime.session import ParallelSession
+    with contextlib.ExitStack() as stack:
+        if backend == "ort":  # the ort backend's serial module: the whole (CP/DCE'd) graph in one session
+            from runtime.session import ParallelSession
 
-        own = ParallelSession(str(path), workers=1, backend="ort")
+            own = stack.enter_context(ParallelSession(str(path), workers=1, backend="ort"))
+            fallback_ops: list[str] = []
 
-        def run_generated():
-            return own.run_serial(feed_dict, threads=1)
+            def run_generated():
+                return own.run_serial(feed_dict, threads=1)
 
-    else:
-        gen = core.generate_serial(g, source_model=str(path))
-        mod = gen.load()
-
-        def run_generated():
-            return core.run_module(mod, feeds)
-
-    ours = run_generated()
-    ref = run_ort()
-    diff = max((core.verify.max_abs_diff(a, e) for a, e in zip(ours, ref, strict=True)), default=0.0)
-    for _ in range(max(0, warmup - 1)):
-        run_ort()
-        run_generated()
-
-    def timed(fn) -> float:
-        t0 = time.perf_counter()
-        fn()
-        return (time.perf_counter() - t0) * 1e3
-
-    ort_ms: list[float] = []
-    gen_ms: list[float] = []
-    for i in range(repeats):
-        if i % 2 == 0:
-            o = timed(run_ort)
-            m = timed(run_generated)
         else:
-            m = timed(run_generated)
-            o = timed(run_ort)
-        ort_ms.append(o)
-        gen_ms.append(m)
-    fallback_ops = [] if backend == "ort" else sorted({g.node_by_name[n].op_type for n in gen.fallback_nodes})
-    if backend == "ort":
-        own.close()
+            gen = core.generate_serial(g, source_model=str(path))
+            mod = gen.load()
+            fallback_ops = sorted({g.node_by_name[n].op_type for n in gen.fallback_nodes})
+
+            def run_generated():
+                return core.run_module(mod, feeds)
+
+        ours = run_generated()
+        ref = run_ort()
+        diff = max((core.verify.max_abs_diff(a, e) for a, e in zip(ours, ref, strict=True)), default=0.0)
+        for _ in range(max(0, warmup - 1)):
+            run_ort()
+            run_generated()
+
+        def timed(fn) -> float:
+            t0 = time.perf_counter()
+            fn()
+            return (time.perf_counter() - t0) * 1e3
+
+        ort_ms: list[float] = []
+        gen_ms: list[float] = []
+        for i in range(repeats):
+            if i % 2 == 0:
+                o = timed(run_ort)
+                m = timed(run_generated)
+            else:
+                m = timed(run_generated)
+                o = timed(run_ort)
+            ort_ms.append(o)
+            gen_ms.append(m)
     return Result(
         model=path.stem,
         path=str(path),
