@@ -11,6 +11,7 @@ from typing import Any
 
 from core.cost import node_stats
 from core.pipeline import Compiled
+from ramiel_tui.execution import where_it_ran
 
 SCHEMA_VERSION = "1.2"
 
@@ -265,12 +266,7 @@ def run_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         return f"{s['median']:.2f} ms (min {s['min']:.2f}, max {s['max']:.2f}, {s['runs']} runs)" if s else "-"
 
     rows = [
-        (
-            "mode",
-            f"{r['mode']} ("
-            + (f"{r['workers']} worker(s) x " if r["workers"] else "in this process, ")
-            + f"{r['threads_per_worker']} thread(s))",
-        ),
+        ("mode", f"{r['mode']} ({where_it_ran(r, times='x')})"),
         ("serial (same code, 1 thread)", fmt(r["serial_ms"])),
         ("parallel" if r["mode"] == "parallel" else "sequential fallback", fmt(r["parallel_ms"])),
     ]

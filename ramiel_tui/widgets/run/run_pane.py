@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, ProgressBar, Static
 
 from ramiel_tui.charts import fmt_ms
-from ramiel_tui.execution import WorkerRun, median, series_labels
+from ramiel_tui.execution import WorkerRun, median, series_labels, where_it_ran
 
 if TYPE_CHECKING:
     from ramiel_tui.analysis import Analysis
@@ -145,8 +145,7 @@ class RunPane(VerticalScroll):
         stage = Text(f"{result.done}/{result.repeats} repeats", "bold")
         if result.cancelled:
             stage.append(" (cancelled)", "yellow")
-        where = f"{data['workers']} worker(s) × " if data["workers"] else "in this process, "
-        stage.append(f" · {data['mode']}: {where}{data['threads_per_worker']} thread(s)")
+        stage.append(f" · {data['mode']}: {where_it_ran(data)}")
         if result.options is not None and result.options != analysis.options:
             stage.append(" · settings changed since this run", "yellow")
         self.query_one("#run-stage", Static).update(stage)
