@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import statistics
 import sys
 import time
@@ -43,15 +42,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sample_models"))
+sys.path.insert(0, str(ROOT))
 
 from build_zoo import SEED, ZOO, calibrate_batchnorm, example_inputs  # noqa: E402
 
-
-def cpu_budget() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+from core.cost import cpu_budget  # noqa: E402
 
 
 def build(name: str):
