@@ -1,6 +1,7 @@
 """Side-by-side latency of this project's plans against ONNX Runtime, one process, interleaved.
 
     python benchmarks/parallel_vs_ort.py [--workers 2] [--repeat 10] [--zoo .zoo] [MODEL ...]
+    python benchmarks/parallel_vs_ort.py --backend ort --workers 3 --threads simulate   # inter x intra-op
 
 Per model, every round runs each variant once, in this order: ORT sequential intra=1,
 ORT sequential intra=P (ORT's best CPU configuration), ORT_PARALLEL (inter=P, intra=1),
@@ -53,6 +54,13 @@ def ort(path: str, intra: int, parallel: bool = False):
     return rt.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+def where(sess: ParallelSession) -> str:
+    """ "2w × 3/1t": workers × intra-op threads each, or "in process × 2t" (intra-op won)."""
+    if sess.in_process:
+        return f"in process × {sess.threads_per_worker}t"
+    return f"{len(sess.module.functions)}w × {sess.threads_label}t"
+
+
 def stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):.1f} [{min(xs):.1f}–{max(xs):.1f}]"
 
@@ -71,10 +79,12 @@ def eager(python: Path, model: str, repeat: int) -> dict:
 
 
 def bench(
-    path: Path, workers: int, repeat: int, backend: str = "auto", zoo_python: Path | None = None, settle: float = 0.05
-) -> dict:
+    path: Path, workers: int, repeat: int, backend: str = "auto", zoo_python: Path | None = None, settle: float = 0.05,
+    threads: int | tuple[int, ...] | str | None = None, force_parallel: bool = False,
+) -> dict:  # fmt: skip
     p = cpu_budget()
-    sess = ParallelSession(path, workers=workers, backend=backend)
+    sess = ParallelSession(path, workers=workers, backend=backend, threads_per_worker=threads,
+                           force_parallel=force_parallel)  # fmt: skip
     try:
         rng = np.random.default_rng(0)  # floats in [0, 1); integer inputs (BERT's ids and masks) in {0, 1}
         feeds = {
@@ -110,7 +120,7 @@ def bench(
         med = {k: statistics.median(v) for k, v in times.items()}
         r = {
             "model": path.stem,
-            "mode": ("parallel" if sess.parallel else "sequential") + f", {sess.backend}",
+            "mode": f"{'parallel' if sess.parallel else 'sequential'}, {sess.backend}, {where(sess)}",
             "clusters": len(sess.plan.clusters),
             "predicted_ms": sess.plan.makespan_us / 1e3,
             "predicted_speedup": sess.plan.predicted_speedup,
@@ -158,7 +168,18 @@ def main() -> int:
     ap.add_argument("--eager", action="store_true", help="add PyTorch eager columns (needs the zoo virtualenv)")
     ap.add_argument("--zoo-python", type=Path, default=ROOT / ".venv-zoo" / "bin" / "python",
                     help="the zoo virtualenv's python, for --eager (default .venv-zoo/bin/python)")  # fmt: skip
+    ap.add_argument(
+        "--threads",
+        help="intra-op threads per worker: N, one count per worker (e.g. 9,4,3), or "
+        "'simulate' (from per-node scaling curves, the whole core budget); default: cores / workers",
+    )
+    ap.add_argument("--force-parallel", action="store_true",
+                    help="keep the parallel plan even where the session would run sequentially or intra-op")  # fmt: skip
     args = ap.parse_args()
+    threads = args.threads
+    if threads and threads != "simulate":
+        counts = tuple(int(t) for t in threads.split(","))
+        threads = counts[0] if len(counts) == 1 else counts
     paths = [Path(m) for m in args.models] or [Path(args.zoo) / f"{m}.onnx" for m in ZOO]
     p = cpu_budget()
     cols = ["model", "mode", "ORT intra=1", f"ORT intra={p}", "ORT_PARALLEL", "own serial", "own plan",
@@ -175,7 +196,8 @@ def main() -> int:
         else:
             print(f"PyTorch eager columns skipped: no zoo virtualenv at {args.zoo_python}")
     print(
-        f"workers={args.workers}, cores={p}, backend={args.backend}, {args.repeat} interleaved rounds; ms as median [min–max]"
+        f"workers={args.workers}, threads={args.threads or 'cores / workers'}, cores={p}, backend={args.backend}, "
+        f"{args.repeat} interleaved rounds; ms as median [min–max]"
     )
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
@@ -191,6 +213,8 @@ def main() -> int:
             args.backend,
             zoo_python if path.stem in ZOO else None,
             args.settle_ms / 1e3,
+            threads,
+            args.force_parallel,
         )
         results.append(r)
         t = r["times"]

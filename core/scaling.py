@@ -92,6 +92,19 @@ def measure_scaling(
     return ScalingCurves(dict(base.node_us), parallel, tuple(counts)), base
 
 
+def graph_curves(graph: Graph, machine: MachineProfile | None = None) -> tuple[ScalingCurves, CostModel]:
+    """Curves for every node of ``graph``, profiled by onnxruntime at 1 and 2 threads (1 only on a
+    one-core machine), and the one-thread cost model."""
+    from core.ort_codegen import has_subgraphs, segment_model
+
+    if has_subgraphs(graph):
+        from core.errors import UnsupportedOpError
+
+        raise UnsupportedOpError("the scaling simulation profiles with onnxruntime, which cannot cut control flow yet")
+    model = segment_model(graph, graph.topo_order(), list(graph.inputs), list(graph.outputs), graph.name or "graph")
+    return measure_scaling(graph, model, machine, threads=(1, 2) if cpu_budget() >= 2 else (1,))
+
+
 @dataclass
 class Config:
     kind: str  # "intra-op", "inter-op" or "hybrid"
@@ -130,7 +143,13 @@ class _Simulation:
         return simulate(DagCosts(d.order, cost, d.preds, d.succs), self.worker_of, self.edge_us).makespan
 
 
-def _greedy_threads(plan: Plan, curves: ScalingCurves, cores: int, contention: float) -> tuple[tuple[int, ...], float]:
+def worker_threads(
+    plan: Plan, curves: ScalingCurves, cores: int, contention: float = 1.0
+) -> tuple[tuple[int, ...], float]:  # fmt: skip
+    """Intra-op threads per worker of ``plan`` for ``cores`` cores, and the simulated makespan (µs).
+
+    Every worker starts with one thread; each further core goes to whichever worker shortens the
+    simulated makespan most (a worker on the critical path gains, one that waits does not)."""
     sim = _Simulation(plan, curves, contention)
     threads = [1] * (max(plan.cluster_worker) + 1)
     best = sim.makespan(threads)
@@ -173,7 +192,7 @@ def choose(
         out["inter-op"] = Config("inter-op", w, (1,) * w, simulate_threads(plans[w], curves, [1] * w, contention))
     hybrid = None
     for w, plan in sorted(plans.items()):
-        threads, makespan = _greedy_threads(plan, curves, cores, contention)
+        threads, makespan = worker_threads(plan, curves, cores, contention)
         if hybrid is None or makespan < hybrid.makespan_us:
             hybrid = Config("inter-op" if set(threads) == {1} else "hybrid", w, threads, makespan)
     if hybrid is not None:
@@ -186,16 +205,9 @@ def scaling_table(graph: Graph, cores: Sequence[int], machine: MachineProfile | 
     """The report's scaling section: curves measured on this machine, configurations simulated per core count.
 
     Rows for more cores than this machine has extrapolate the curves (``"extrapolated": true``)."""
-    from core.ort_codegen import has_subgraphs, segment_model
-
-    if has_subgraphs(graph):
-        from core.errors import UnsupportedOpError
-
-        raise UnsupportedOpError("the scaling simulation profiles with onnxruntime, which cannot cut control flow yet")
     here = cpu_budget()
-    model = segment_model(graph, graph.topo_order(), list(graph.inputs), list(graph.outputs), graph.name or "graph")
-    measured = (1, 2) if here >= 2 else (1,)
-    curves, cost = measure_scaling(graph, model, machine, threads=measured)
+    curves, cost = graph_curves(graph, machine)
+    measured = curves.measured
     rows = []
     plans = worker_plans(graph, cost, max(cores))
     for p in sorted(set(cores)):

@@ -83,7 +83,8 @@ def where_it_ran(run: dict[str, Any], times: str = "×") -> str:
     """How a measured run executed: "2 worker(s) × 1 thread(s)", or "in this process, 2 thread(s)"
     when the whole graph ran in the caller (``workers`` 0)."""
     where = f"{run['workers']} worker(s) {times} " if run["workers"] else "in this process, "
-    return f"{where}{run['threads_per_worker']} thread(s)"
+    threads = "/".join(map(str, run["worker_threads"])) if run.get("worker_threads") else run["threads_per_worker"]
+    return f"{where}{threads} thread(s)"
 
 
 def series_labels(workers: int, mode: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from core.cost import node_stats
 from core.pipeline import Compiled
 from ramiel_tui.execution import where_it_ran
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def _r(x: float, nd: int = 1) -> float:

@@ -107,6 +107,8 @@ def measurement_dict(m: Measurement, sess: ParallelSession) -> dict:
         # 0: the whole graph ran in the caller's process (intra-op won at start, or a sequential ort plan)
         "workers": 0 if sess.in_process else sess.workers if sess.parallel else 1,
         "threads_per_worker": sess.threads_per_worker,
+        # per-worker counts where the workers differ (inter x intra-op), else None
+        "worker_threads": list(sess.worker_threads) if sess.threads_label != str(sess.threads_per_worker) else None,
         "repeats": len(m.serial.samples_ms),
         "serial_ms": m.serial.summary(),
         "parallel_ms": m.parallel.summary(),

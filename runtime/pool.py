@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,13 +90,16 @@ class WorkerPool:
         sends: dict[int, dict[str, tuple[int, ...]]],
         n_edges: int,
         layout: Layout,
-        threads: int,
+        threads: int | Sequence[int],
         start_timeout_s: float = 300.0,
         copy_on_wait: set[str] | frozenset[str] = frozenset(),
         backend: str = "torch",
     ) -> None:
         ctx = mp.get_context("spawn")
         self.workers = len(functions)
+        per_worker = [threads] * self.workers if isinstance(threads, int) else list(threads)
+        if len(per_worker) != self.workers or min(per_worker) < 1:
+            raise ValueError(f"thread counts {per_worker} do not fit {self.workers} worker(s)")
         self.functions = functions
         self.arena = Arena(layout, create=True)
         self.closed = False
@@ -112,7 +116,7 @@ class WorkerPool:
                     function=functions[w],
                     shm_name=self.arena.name,
                     layout=layout,
-                    threads=threads,
+                    threads=per_worker[w],
                     weights=tuple(weights.get(w, ())),
                     receives=receives.get(w, {}),
                     sends=sends.get(w, {}),
@@ -136,7 +140,7 @@ class WorkerPool:
             raise
 
     def set_threads(self, threads: int) -> None:
-        """Intra-op threads per worker from the next run on."""
+        """Intra-op threads of every worker from the next run on (0: each worker's own count, as started)."""
         self.arena.header[Header.THREADS] = threads
 
     @property

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +114,7 @@ class ParallelSession:
         backend: str = "auto",
         batch: int = 1,
         hybrid: bool = True,
-        threads_per_worker: int | None = None,
+        threads_per_worker: int | Sequence[int] | str | None = None,
         force_parallel: bool = False,
         compiled: Compiled | None = None,
     ) -> None:
@@ -158,7 +159,17 @@ class ParallelSession:
         if not self.parallel:  # one worker runs every cluster, with the whole thread budget
             self.plan = dataclasses.replace(self.plan, cluster_worker=[0] * len(self.plan.clusters))
         self.backend = self.plan.backend
-        self.hybrid = hybrid and self.parallel and self.backend == "ort"
+        # per-worker intra-op threads (inter x intra-op), given or simulated; None: every worker alike
+        self.worker_threads: tuple[int, ...] | None = None
+        self.thread_choice = ""  # how worker_threads were chosen
+        if isinstance(threads_per_worker, int) or threads_per_worker is None:
+            uniform = threads_per_worker
+        elif self.parallel:
+            uniform = None
+            self.worker_threads = self._per_worker_threads(threads_per_worker)
+        else:  # a sequential plan has one worker: it gets the largest count asked for
+            uniform = None if threads_per_worker == "simulate" else max(threads_per_worker)
+        self.hybrid = hybrid and self.parallel and self.backend == "ort" and self.worker_threads is None
         self.module: ParallelModule = generate_parallel(
             self.plan, source_model=self.compiled.source, backend=self.backend,
             cores=cpu_budget() if self.hybrid else 1,
@@ -179,7 +190,7 @@ class ParallelSession:
         self._serial_sessions: dict[int, dict] = {}  # ort backend: thread count → the whole-graph session
         cores = cpu_budget()
         pool_size = workers if self.parallel else 1
-        self.threads_per_worker = threads_per_worker or max(1, cores // pool_size)
+        self.threads_per_worker = max(self.worker_threads or (uniform or max(1, cores // pool_size),))
         self.last_run_timings: RunTimings | None = None
         self.fallback_timings_ms: dict[int, float] = {}  # sequential plan: ms per run by thread count
         self.plan_choice_ms: dict[str, float] = {}  # parallel plan vs intra-op, timed at start
@@ -189,13 +200,13 @@ class ParallelSession:
                 # sequential with onnxruntime: the whole graph in one session in this process (no hand-off)
                 feeds = self.sample_feeds()[1]
                 self._inprocess_threads = self._fastest_threads(
-                    [threads_per_worker] if threads_per_worker else [cores, 1],
+                    [uniform] if uniform else [cores, 1],
                     lambda threads: self.run_serial(feeds, threads),
                 )
                 self.threads_per_worker = self._inprocess_threads
             else:
                 self._start_pool()
-                if not self.parallel and threads_per_worker is None and self.threads_per_worker > 1:
+                if not self.parallel and uniform is None and self.threads_per_worker > 1:
                     self._pick_fallback_threads()
                 elif self.parallel and not force_parallel and self.batch == 1 and cores > 1:
                     self._compare_with_intra_op(cores)
@@ -385,6 +396,33 @@ class ParallelSession:
             sends.setdefault(c.producer, {})[c.name] = tuple(idx)
         return layout, receives, sends, k
 
+    @property
+    def threads_label(self) -> str:
+        """Intra-op threads per worker: "2", or "3/1" when the workers differ (a hybrid plan)."""
+        if self.worker_threads and not self.in_process and len(set(self.worker_threads)) > 1:
+            return "/".join(map(str, self.worker_threads))
+        return str(self.threads_per_worker)
+
+    def _per_worker_threads(self, asked: Sequence[int] | str) -> tuple[int, ...]:
+        """Thread counts for the plan's workers: as given, or ``"simulate"``d from per-node scaling curves
+        (onnxruntime's profiler at 1 and 2 threads) handing the whole core budget out greedily."""
+        workers = max(self.plan.cluster_worker, default=0) + 1
+        if isinstance(asked, str):
+            if asked != "simulate":
+                raise ValueError(f"threads_per_worker={asked!r}: give a count, one count per worker, or 'simulate'")
+            from core.scaling import graph_curves, worker_threads
+
+            curves, _ = graph_curves(self.plan.graph)
+            threads, makespan = worker_threads(self.plan, curves, max(cpu_budget(), workers))
+            self.thread_choice = (f"simulated for {sum(threads)} cores from per-node scaling curves: "
+                                  f"{'/'.join(map(str, threads))} threads, {makespan / 1e3:.2f} ms")  # fmt: skip
+            return threads
+        threads = tuple(int(t) for t in asked)
+        if len(threads) != workers or min(threads) < 1:
+            raise ValueError(f"threads_per_worker={list(threads)}: the plan has {workers} worker(s), each needs >= 1")
+        self.thread_choice = "given"
+        return threads
+
     def _compare_with_intra_op(self, cores: int, runs: int = 5) -> None:
         """Inter-op parallelism must beat intra-op to be worth it: time the parallel plan against the whole
         graph in this process with every core (one onnxruntime session — ONNX Runtime's own best
@@ -412,6 +450,7 @@ class ParallelSession:
             self.parallel = False
             self._inprocess_threads = cores
             self.threads_per_worker = cores
+            self.worker_threads = None
             self.decision = Decision(False, f"measured at start: {serial} {seq:.2f} ms against the {self.workers}-worker "
                                             f"plan's {par:.2f} ms (medians; the plan must win by 5 %; predicted "
                                             f"{self.plan.predicted_speedup:.2f}x)")  # fmt: skip
@@ -469,11 +508,11 @@ class ParallelSession:
             sends,
             n_edges,
             self._layout,
-            self.threads_per_worker,
+            self.worker_threads or self.threads_per_worker,
             copy_on_wait=self._copy_on_wait,
             backend=self.module.backend,
         )
-        self._pool.set_threads(self.threads_per_worker)
+        self._pool.set_threads(0 if self.worker_threads else self.threads_per_worker)
 
     def _check_outputs(self, output_names: list[str] | None) -> list[str]:
         known = [n for n, _ in self._outputs]

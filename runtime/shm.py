@@ -32,7 +32,7 @@ class Header:
     COMMAND = 1  # 1 run, 2 stop
     ABORT = 2  # set when a run must stop (an error somewhere)
     T0 = 3  # run start, ns (time.perf_counter_ns, CLOCK_MONOTONIC on Linux)
-    THREADS = 4  # intra-op threads each worker should use from the next run on (0: keep)
+    THREADS = 4  # intra-op threads every worker should use from the next run on (0: its own count)
 
 
 @dataclass(frozen=True)

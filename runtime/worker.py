@@ -219,7 +219,7 @@ def worker_main(spec: WorkerSpec, start_sem, done_sem, edge_sems) -> None:
                 continue
             if arena.header[Header.COMMAND] == CMD_STOP:
                 break
-            compute.set_threads(int(arena.header[Header.THREADS]))
+            compute.set_threads(int(arena.header[Header.THREADS]) or spec.threads)
             x.waits = 0
             timing[MARKS] = 0
             timing[COPY_NS] = 0

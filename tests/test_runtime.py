@@ -240,3 +240,42 @@ def test_batch_runs_the_hyperclustered_plan(backend, no_leaks):
                 assert all(t.start_ms <= a <= b <= t.end_ms for _, a, b in t.cluster_spans())
         with pytest.raises(InputFeedError, match="shape"):
             sess.run(None, {arg.name: x[:1]})
+
+
+def os_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "ort"])
+def test_each_worker_runs_at_its_own_thread_count(backend, no_leaks):
+    """Inter × intra-op: worker 0 at 2 intra-op threads, worker 1 at 1 (given per worker)."""
+    from ramiel_tui.execution import where_it_ran
+    from runtime.measure import measure, measurement_dict
+
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with ParallelSession(path, workers=2, backend=backend, threads_per_worker=(2, 1), force_parallel=True) as sess:
+        assert sess.parallel and sess.worker_threads == (2, 1) and sess.threads_label == "2/1"
+        check(sess, path)
+        if sys.platform == "linux":  # worker 0 has started its extra intra-op thread(s); worker 1 has none
+            pid0, pid1 = sess.worker_pids
+            assert os_threads(pid0) > os_threads(pid1)
+        run = measurement_dict(measure(sess, repeats=1), sess)
+        if not sess.in_process:  # intra-op did not win the start-time comparison (force_parallel skips it)
+            assert run["worker_threads"] == [2, 1]
+            assert where_it_ran(run) == "2 worker(s) × 2/1 thread(s)"
+
+
+def test_simulated_thread_counts_use_the_core_budget(no_leaks):
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with ParallelSession(path, workers=2, backend="ort", threads_per_worker="simulate", force_parallel=True) as sess:
+        assert len(sess.worker_threads) == 2 and min(sess.worker_threads) >= 1
+        assert sum(sess.worker_threads) == max(cpu_budget(), 2)
+        assert sess.thread_choice.startswith("simulated for")
+        check(sess, path)
+
+
+@pytest.mark.parametrize("threads", [(1, 1, 1), (2, 0), "fastest"])
+def test_bad_thread_counts_are_clear_errors(threads, no_leaks):
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with pytest.raises(ValueError, match="threads_per_worker"):
+        ParallelSession(path, workers=2, backend="ort", threads_per_worker=threads, force_parallel=True)

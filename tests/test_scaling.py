@@ -78,3 +78,17 @@ def test_measured_curves_predict_ort_at_two_threads():
     cfg = choose(graph, curves, cost, cores=2)
     assert cfg["intra-op"].makespan_us == pytest.approx(curves.total(2))
     assert cfg["best"].makespan_us <= min(c.makespan_us for c in cfg.values())
+
+
+def test_spare_cores_go_to_the_worker_on_the_critical_path(graph_and_cost):
+    """Two workers, four cores, perfectly scaling kernels: the two spare threads go where they shorten
+    the makespan, and the simulated makespan is below the one-thread-per-worker plan's."""
+    from core.scaling import plan_for, simulate_threads, worker_threads
+
+    graph, cost = graph_and_cost
+    curves = curves_with(graph_and_cost, 1.0)
+    plan = plan_for(graph, curves.cost_model(cost), 2)
+    threads, makespan = worker_threads(plan, curves, cores=4)
+    assert len(threads) == 2 and sum(threads) == 4 and min(threads) >= 1
+    assert makespan == pytest.approx(simulate_threads(plan, curves, threads))
+    assert makespan < simulate_threads(plan, curves, [1, 1])
