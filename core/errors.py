@@ -27,6 +27,10 @@ class InputFeedError(RamielError):
     """A feed given to ``run`` has the wrong name, shape or dtype."""
 
 
+class OptionError(RamielError, ValueError):
+    """An option's value does not fit the model or the plan (e.g. thread counts for the wrong number of workers)."""
+
+
 class EmitError(RamielError):
     """The generated code or its weights could not be written (disk full, unwritable folder)."""
 

@@ -88,6 +88,14 @@ def run_cli(
     repeat: Annotated[
         int, typer.Option("--repeat", min=1, max=10000, help="runs per variant with --run, and per Run in the app")
     ] = 20,
+    threads: Annotated[
+        str | None,
+        typer.Option(
+            "--threads",
+            help="with --run: intra-op threads per worker: N, one count per worker (e.g. 3,1), or simulate "
+            "(per-node scaling curves hand out every core); default: cores / workers",
+        ),
+    ] = None,
     scaling: Annotated[
         bool,
         typer.Option(
@@ -114,6 +122,7 @@ def run_cli(
     try:
         if model is None:
             fail("no model given; usage: ramiel-tui MODEL.onnx --report (or ramiel-tui alone for the file picker)")
+        thread_counts = parse_threads(threads)
         from core.pipeline import compile_model
         from core.plan import PlanOptions
 
@@ -138,7 +147,7 @@ def run_cli(
 
             data = rep.build_report(compiled)
             if run:
-                data["run"] = measured_run(compiled, workers, repeat)
+                data["run"] = measured_run(compiled, workers, repeat, thread_counts)
             if scaling:
                 from core.cost import cpu_budget
                 from core.scaling import scaling_table
@@ -177,12 +186,25 @@ def launch_app(model: Path | None, workers: int, batch: int, cp_dce: bool, cloni
         raise typer.Exit(tui.return_code)
 
 
-def measured_run(compiled, workers: int, repeat: int) -> dict:
+def parse_threads(text: str | None) -> int | tuple[int, ...] | str | None:
+    """``--threads``: None, "simulate", "4" or "3,1" (one count per worker)."""
+    if text is None or text.strip() == "simulate":
+        return None if text is None else "simulate"
+    try:
+        counts = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        fail(f"--threads {text!r}: give a count, one count per worker (e.g. 3,1), or simulate")
+    if min(counts) < 1:
+        fail(f"--threads {text!r}: every count must be at least 1")
+    return counts[0] if len(counts) == 1 else counts
+
+
+def measured_run(compiled, workers: int, repeat: int, threads: int | tuple[int, ...] | str | None = None) -> dict:
     """Execute the plan: the same generated code serially and on the worker pool, and ONNX Runtime."""
     from runtime.measure import measure, measurement_dict
     from runtime.session import ParallelSession
 
-    with ParallelSession(compiled.source, workers=workers, compiled=compiled) as sess:
+    with ParallelSession(compiled.source, workers=workers, compiled=compiled, threads_per_worker=threads) as sess:
         return measurement_dict(measure(sess, repeats=repeat), sess)
 
 

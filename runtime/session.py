@@ -27,7 +27,7 @@ import onnx
 
 from core.codegen import resolve_shapes
 from core.cost import cpu_budget
-from core.errors import EmitError, InputFeedError, first_line
+from core.errors import EmitError, InputFeedError, OptionError, first_line
 from core.parallel_codegen import ParallelModule, execution_order, generate_parallel, worker_of_nodes
 from core.pipeline import Compiled, compile_model
 from core.plan import Plan, PlanOptions
@@ -409,7 +409,7 @@ class ParallelSession:
         workers = max(self.plan.cluster_worker, default=0) + 1
         if isinstance(asked, str):
             if asked != "simulate":
-                raise ValueError(f"threads_per_worker={asked!r}: give a count, one count per worker, or 'simulate'")
+                raise OptionError(f"threads_per_worker={asked!r}: give a count, one count per worker, or 'simulate'")
             from core.scaling import graph_curves, worker_threads
 
             curves, _ = graph_curves(self.plan.graph)
@@ -419,7 +419,9 @@ class ParallelSession:
             return threads
         threads = tuple(int(t) for t in asked)
         if len(threads) != workers or min(threads) < 1:
-            raise ValueError(f"threads_per_worker={list(threads)}: the plan has {workers} worker(s), each needs >= 1")
+            raise OptionError(
+                f"thread counts {list(threads)} for a plan with {workers} worker(s): give one per worker, each >= 1"
+            )
         self.thread_choice = "given"
         return threads
 

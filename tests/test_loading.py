@@ -184,3 +184,12 @@ def test_external_data_symlink_leaving_folder_is_refused(tmp_path):
 def test_errors_are_ramiel_errors():
     assert issubclass(ModelLoadError, RamielError) and issubclass(UnsupportedOpError, RamielError)
     assert str(ModelLoadError("a\nb   c")) == "a b c"
+
+
+@pytest.mark.parametrize(
+    ("threads", "needle"), [("0", "at least 1"), ("two", "one count per worker"), ("1,1,1", "2 worker(s)")]
+)
+def test_bad_thread_counts_are_one_line_exit_2(threads, needle):
+    model = str(ROOT / "sample_models" / "inception_mini.onnx")
+    proc = cli(model, "--report", "--run", "--repeat", "1", "--cost", "analytic", "--threads", threads)
+    assert_one_line_exit_2(proc, needle)
