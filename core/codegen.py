@@ -82,6 +82,23 @@ def fallback_available(node: Node) -> bool:
         return False
 
 
+# torch's CPU build has uint16/32/64 tensors but no arithmetic, comparison or shift kernels for them
+# ("add_stub" not implemented for 'UInt32'): such nodes on such inputs run by the onnx.reference fallback
+WIDE_UNSIGNED = (np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64))
+NO_WIDE_UNSIGNED_KERNEL = {
+    "Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Sum", "Mean", "Neg", "Abs", "Sign",
+    "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "BitShift", "BitwiseNot", "BitwiseAnd", "BitwiseOr",
+    "BitwiseXor", "Clip", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ArgMax", "ArgMin", "CumSum", "TopK",
+}  # fmt: skip
+
+
+def needs_wide_unsigned_fallback(node: Node, graph: Graph) -> bool:
+    """Whether ``node`` computes on uint16/32/64 inputs that torch has no CPU kernel for."""
+    if node.op_type not in NO_WIDE_UNSIGNED_KERNEL or node.domain not in ("", "ai.onnx"):
+        return False
+    return any(t and graph.info(t).dtype in WIDE_UNSIGNED for t in node.inputs)
+
+
 def unsupported_op(node: Node, graph: Graph) -> UnsupportedOpError:
     return UnsupportedOpError(
         f"unsupported op {node.op_type!r} (domain {node.domain or 'ai.onnx'!r}, "
@@ -345,12 +362,14 @@ class ModuleWriter:
             rhs = f"{self.namer(node.inputs[0])}  # {comment_text(node.op_type)} applied by {comment_text(conv)}"
             return [head, f"{outs[0]} = {rhs}"]
         try:
-            if entry is not None:
+            if entry is not None and not needs_wide_unsigned_fallback(node, self.graph):
                 post = self.post_ops[node.name][1] if node.name in self.post_ops else None
                 rhs = entry.fn(NodeCtx(node, self.graph, self.expr, self.use_helper, self.prepacked, post))
             else:
                 rhs = self._fallback(node)
-                head += "  [onnx.reference fallback]"
+                head += "  [onnx.reference fallback" + (
+                    "]" if entry is None else ": torch has no CPU kernel for uint16/32/64]"
+                )
         except UnsupportedOpError:
             raise
         except Exception as exc:  # a converter that cannot handle this node's attributes
