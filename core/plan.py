@@ -95,6 +95,18 @@ class Plan:
     def cluster_work(self, i: int) -> float:
         return sum(self.cost.node_us[n] for n in self.clusters[i])
 
+    def base_costs(self) -> CostModel:
+        """The node costs restricted to the graph after CP/DCE (no clones): reusable to plan the same
+        graph again with other options (workers, cloning, merging) without measuring again."""
+        from core.cost import node_stats
+
+        g = self.base_graph
+        # a node that cloning replaced everywhere (BERT's token-type Gather) is gone from the plan's costs
+        cloned = {c.original: c.cost_us for c in self.clones}
+        node_us = {n.name: self.cost.node_us[n.name] if n.name in self.cost.node_us else cloned[n.name] for n in g.nodes}
+        stats = {n.name: self.cost.stats.get(n.name) or node_stats(g, n) for n in g.nodes}
+        return CostModel(node_us, stats, self.cost.machine, self.cost.source)
+
 
 def prepare_model(
     model: onnx.ModelProto, cp_dce: bool, source: str | None = None

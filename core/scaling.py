@@ -22,6 +22,7 @@ import dataclasses
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import onnx
 
@@ -51,6 +52,16 @@ class ScalingCurves:
         """Work-weighted p over the whole graph."""
         work = sum(self.t1.values())
         return sum(self.t1[n] * self.parallel.get(n, 0.0) for n in self.t1) / work if work else 0.0
+
+    def with_clones(self, clones: Sequence[Any]) -> ScalingCurves:
+        """The curves for a plan whose cloning pass copied nodes: a copy scales like its original."""
+        missing = [c for c in clones if c.name not in self.t1 and c.original in self.t1]
+        if not missing:
+            return self
+        t1, parallel = dict(self.t1), dict(self.parallel)
+        for c in missing:
+            t1[c.name], parallel[c.name] = self.t1[c.original], self.parallel.get(c.original, 0.0)
+        return ScalingCurves(t1, parallel, self.measured)
 
     def cost_model(self, base: CostModel, threads: int = 1) -> CostModel:
         return dataclasses.replace(base, node_us={n: self.time(n, threads) for n in self.t1})
@@ -134,7 +145,7 @@ class _Simulation:
         self.worker_of = worker_map(plan.clusters, plan.cluster_worker)
         self.dag = plan.cost.dag(plan.graph)
         self.edge_us = plan.cost.edge_us
-        self.curves = curves
+        self.curves = curves.with_clones(plan.clones)
         self.slow = contention if len(set(self.worker_of.values())) > 1 else 1.0
 
     def makespan(self, threads: Sequence[int]) -> float:
@@ -229,3 +240,44 @@ def scaling_table(graph: Graph, cores: Sequence[int], machine: MachineProfile | 
         "parallel_fraction": curves.parallel_fraction,
         "rows": rows,
     }
+
+
+@dataclass
+class AutoChoice:
+    """What ``--workers auto`` settled on: the compiled plan, its workers and their threads."""
+
+    compiled: Any  # core.pipeline.Compiled, planned for ``workers``
+    workers: int
+    threads: tuple[int, ...] | None  # intra-op threads per worker of a multi-worker plan; None: one worker
+    reason: str
+
+
+def auto_configuration(source: Any, options: PlanOptions, compiled: Any = None) -> AutoChoice:
+    """Choose the number of workers and their threads for this machine's cores by simulation.
+
+    The model is compiled once (or ``compiled`` is used), its graph after CP/DCE profiled at 1 and
+    2 threads (:func:`graph_curves`), and :func:`choose` compares intra-op, inter-op and hybrid plans
+    for every worker count up to the core budget. The plan is then made again for the winner's
+    worker count with the costs already measured, and the winner's threads are handed out on that
+    plan (:func:`worker_threads`). Batch > 1 and graphs with control flow keep ``options.workers``."""
+    from core.pipeline import compile_model
+
+    cores = cpu_budget()
+    first = compiled or compile_model(source, dataclasses.replace(options, workers=max(2, cores)))
+    graph = first.graph
+    from core.ort_codegen import has_subgraphs
+
+    if options.batch > 1 or has_subgraphs(graph):
+        why = "batch > 1" if options.batch > 1 else "control flow (the profiler cannot cut it)"
+        return AutoChoice(first, first.plan.options.workers, None, f"not simulated ({why}): {cores} workers")
+    curves, cost = graph_curves(graph)
+    configs = choose(graph, curves, cost, cores)
+    best, intra = configs["best"], configs["intra-op"]
+    reason = (f"simulated for {cores} core(s): {best.label} {best.makespan_us / 1e3:.2f} ms against intra-op "
+              f"{intra.makespan_us / 1e3:.2f} ms")  # fmt: skip
+    workers = best.workers
+    plan_again = workers != first.plan.options.workers
+    done = compile_model(source, dataclasses.replace(options, workers=workers), cost=first.plan.base_costs()) if plan_again else first  # fmt: skip
+    used = max(done.plan.cluster_worker, default=0) + 1
+    threads = worker_threads(done.plan, curves, max(cores, used))[0] if workers > 1 and used > 1 else None
+    return AutoChoice(done, workers, threads, reason)

@@ -134,15 +134,7 @@ class Analysis:
 
 def base_costs(plan: Plan) -> CostModel:
     """The plan's node costs restricted to the graph after CP/DCE (no clones): reusable for other toggles."""
-    from core.cost import CostModel, node_stats
-
-    cm = plan.cost
-    g = plan.base_graph
-    # a node that cloning replaced everywhere (BERT's token-type Gather) is gone from the plan's costs
-    cloned = {c.original: c.cost_us for c in plan.clones}
-    node_us = {n.name: cm.node_us[n.name] if n.name in cm.node_us else cloned[n.name] for n in g.nodes}
-    stats = {n.name: cm.stats.get(n.name) or node_stats(g, n) for n in g.nodes}
-    return CostModel(node_us, stats, cm.machine, cm.source)
+    return plan.base_costs()
 
 
 def _finish(path: str, options: PlanOptions, compiled: Compiled, final: bool, t0: float, steps: dict) -> Analysis:

@@ -62,7 +62,14 @@ def run_cli(
     emit: Annotated[
         Path | None, typer.Option("--emit", help="write the generated Python module and weights here")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="worker processes")] = 2,
+    workers: Annotated[
+        str,
+        typer.Option(
+            "--workers",
+            help="worker processes (1-256), or auto: the count and each worker's threads simulated from per-node "
+            "scaling curves for this machine's cores (--report only)",
+        ),
+    ] = "2",
     batch: Annotated[int, typer.Option("--batch", min=1, max=4096, help="samples per inference (hyperclustering)")] = 1,
     no_cp_dce: Annotated[
         bool, typer.Option("--no-cp-dce", help="skip constant propagation and dead-code elimination")
@@ -106,10 +113,13 @@ def run_cli(
     ] = False,
 ) -> None:
     """Ramiel TUI: parallel execution of ONNX models, with a terminal UI."""
+    n_workers = parse_workers(workers)
     if not report and emit is None:  # the app: before any compiler import, so that it paints at once
         if model is not None and not model.is_file():
             fail(f"model file not found: {model}" if not model.exists() else f"not a file: {model}")
-        launch_app(model, workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat,
+        if n_workers is None:
+            fail("--workers auto needs --report or --emit (the app takes a number of workers)")
+        launch_app(model, n_workers, batch, not no_cp_dce, not no_cloning, not no_merging, cost.value, repeat,
                    backend.value)  # fmt: skip
         return
     import signal
@@ -126,12 +136,21 @@ def run_cli(
         from core.pipeline import compile_model
         from core.plan import PlanOptions
 
-        options = PlanOptions(workers=workers, batch=batch, cp_dce=not no_cp_dce, cloning=not no_cloning,
+        options = PlanOptions(workers=n_workers or 2, batch=batch, cp_dce=not no_cp_dce, cloning=not no_cloning,
                               merging=not no_merging, cost=cost.value, backend=backend.value)  # fmt: skip
         from runtime.calibrate import ensure_profile
 
         ensure_profile()  # hand-off cost measured once per machine, then cached
-        compiled = compile_model(model, options)
+        auto = None
+        if n_workers is None:
+            from core.scaling import auto_configuration
+
+            auto = auto_configuration(model, options)
+            compiled, n_workers = auto.compiled, auto.workers
+            if thread_counts is None and auto.threads is not None:
+                thread_counts = auto.threads
+        else:
+            compiled = compile_model(model, options)
         if emit is not None:
             path = compiled.serial.write(emit, compiled.module_name)
             typer.echo(f"wrote {path} and {path.with_suffix('.safetensors')}", err=report)
@@ -146,8 +165,11 @@ def run_cli(
             from ramiel_tui import report as rep
 
             data = rep.build_report(compiled)
+            if auto is not None:
+                data["workers_auto"] = {"workers": auto.workers, "threads": list(auto.threads or []),
+                                        "reason": auto.reason}  # fmt: skip
             if run:
-                data["run"] = measured_run(compiled, workers, repeat, thread_counts)
+                data["run"] = measured_run(compiled, n_workers, repeat, thread_counts)
             if scaling:
                 from core.cost import cpu_budget
                 from core.scaling import scaling_table
@@ -184,6 +206,19 @@ def launch_app(model: Path | None, workers: int, batch: int, cp_dce: bool, cloni
         typer.echo(f"ramiel-tui: error: {tui.error}", err=True)
     if tui.return_code:
         raise typer.Exit(tui.return_code)
+
+
+def parse_workers(text: str) -> int | None:
+    """``--workers``: a count from 1 to 256, or "auto" (None)."""
+    if text.strip() == "auto":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 256:
+        fail(f"--workers {text!r}: give a number from 1 to 256, or auto")
+    return n
 
 
 def parse_threads(text: str | None) -> int | tuple[int, ...] | str | None:

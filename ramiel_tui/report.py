@@ -213,6 +213,10 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("predicted speedup", f"{a['predicted_speedup']:.2f}x"),
         ("decision", f"{d['mode']}: {d['reason']}"),
     ]
+    if report.get("workers_auto"):
+        auto = report["workers_auto"]
+        threads = "/".join(map(str, auto["threads"])) or "all"
+        rows.append(("workers auto", f"{auto['workers']} worker(s) × {threads} thread(s): {auto['reason']}"))
     fb = report["codegen"]["fallback_nodes"]
     rows.append(("onnx.reference fallback", ", ".join(fb) if fb else "none"))
     return rows

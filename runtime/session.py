@@ -105,7 +105,7 @@ class ParallelSession:
     def __init__(
         self,
         model: str | os.PathLike | onnx.ModelProto,
-        workers: int = 2,
+        workers: int | str = 2,
         *,
         cp_dce: bool = True,
         cloning: bool = True,
@@ -125,23 +125,39 @@ class ParallelSession:
             from runtime.calibrate import ensure_profile
 
             ensure_profile()  # hand-off cost measured once per machine, then cached
-        self.compiled = compiled or compile_model(
-            model,
-            PlanOptions(
-                workers=workers,
-                cp_dce=cp_dce,
-                cloning=cloning,
-                merging=merging,
-                cost=cost,
-                backend=backend,
-                batch=batch,
-            ),  # fmt: skip
-        )
+        if not (workers == "auto" or (isinstance(workers, int) and workers >= 1)):
+            raise OptionError(f"workers={workers!r}: give a count of at least 1, or 'auto'")
+        options = PlanOptions(
+            workers=workers if isinstance(workers, int) else 2,
+            cp_dce=cp_dce,
+            cloning=cloning,
+            merging=merging,
+            cost=cost,
+            backend=backend,
+            batch=batch,
+        )  # fmt: skip
+        self.auto_choice = ""  # workers="auto": what the simulator chose, and why
+        chosen_parallel = False
+        if workers == "auto":
+            from core.scaling import auto_configuration
+
+            choice = auto_configuration(model, options, compiled)
+            compiled, workers, self.auto_choice = choice.compiled, choice.workers, choice.reason
+            chosen_parallel = choice.threads is not None
+            if threads_per_worker is None and choice.threads is not None:
+                threads_per_worker = choice.threads
+        self.compiled = compiled or compile_model(model, options)
         self.plan = self.compiled.plan
         self.workers = workers
         self.batch = self.plan.options.batch if self.plan.hyper is not None else 1
-        self.parallel = (self.plan.decision.parallel or force_parallel) and workers > 1 and len(self.plan.clusters) > 1
+        self.parallel = (
+            (self.plan.decision.parallel or force_parallel or chosen_parallel) and workers > 1 and len(self.plan.clusters) > 1
+        )  # fmt: skip
         self.decision = self.plan.decision
+        if self.auto_choice:
+            from core.plan import Decision
+
+            self.decision = Decision(self.parallel, f"workers auto, {self.auto_choice}; plan: {self.decision.reason}")
         g = self.plan.graph
         if all(g.info(t).is_static for t in g.inputs):
             resolve_shapes(g)  # symbolic shapes inside the graph (e.g. run-time pads) made concrete
@@ -425,24 +441,30 @@ class ParallelSession:
         self.thread_choice = "given"
         return threads
 
-    def _compare_with_intra_op(self, cores: int, runs: int = 5) -> None:
+    def _compare_with_intra_op(self, cores: int, rounds: int = 2, block: int = 3) -> None:
         """Inter-op parallelism must beat intra-op to be worth it: time the parallel plan against the whole
         graph in this process with every core (one onnxruntime session — ONNX Runtime's own best
-        configuration — or the torch code at ``cores`` threads), runs interleaved, and keep the faster.
-        The loser's figures stay in ``plan_choice_ms``."""
+        configuration — or the torch code at ``cores`` threads), and keep the faster. The loser's figures
+        stay in ``plan_choice_ms``.
+
+        Each side runs in short blocks (one untimed run, then ``block`` timed ones), as a session called in
+        a loop runs: a worker plan run right after the other side, or after an idle pause, ran up to 2x
+        slower (cold caches, idle cores: inception_mini's 2-worker plan 10 ms back to back, 20-22 ms
+        interleaved with intra-op runs), which single interleaved runs charged to the plan alone."""
         from core.plan import Decision
 
         feeds = self.sample_feeds()[1]
         serial = f"intra-op, {cores} threads"
         samples: dict[str, list[float]] = {"parallel": [], serial: []}
-        for i in range(runs + 1):
+        for _ in range(rounds):
             for key, fn in (
                 ("parallel", lambda: self.run(None, feeds)),
                 (serial, lambda: self.run_serial(feeds, cores)),
             ):
-                t0 = time.perf_counter()
-                fn()
-                if i:  # the first round warms up
+                fn()  # the first run after the other side pays for its caches
+                for _ in range(block):
+                    t0 = time.perf_counter()
+                    fn()
                     samples[key].append((time.perf_counter() - t0) * 1e3)
         self.plan_choice_ms = {k: round(sorted(v)[len(v) // 2], 3) for k, v in samples.items()}
         par, seq = self.plan_choice_ms["parallel"], self.plan_choice_ms[serial]
@@ -453,7 +475,8 @@ class ParallelSession:
             self._inprocess_threads = cores
             self.threads_per_worker = cores
             self.worker_threads = None
-            self.decision = Decision(False, f"measured at start: {serial} {seq:.2f} ms against the {self.workers}-worker "
+            auto = f"workers auto, {self.auto_choice}; " if self.auto_choice else ""
+            self.decision = Decision(False, f"{auto}measured at start: {serial} {seq:.2f} ms against the {self.workers}-worker "
                                             f"plan's {par:.2f} ms (medians; the plan must win by 5 %; predicted "
                                             f"{self.plan.predicted_speedup:.2f}x)")  # fmt: skip
             self._pool.close()

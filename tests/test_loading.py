@@ -193,3 +193,20 @@ def test_bad_thread_counts_are_one_line_exit_2(threads, needle):
     model = str(ROOT / "sample_models" / "inception_mini.onnx")
     proc = cli(model, "--report", "--run", "--repeat", "1", "--cost", "analytic", "--threads", threads)
     assert_one_line_exit_2(proc, needle)
+
+
+@pytest.mark.parametrize(("workers", "needle"), [("0", "1 to 256"), ("lots", "1 to 256"), ("300", "1 to 256")])
+def test_bad_worker_counts_are_one_line_exit_2(workers, needle):
+    proc = cli(str(ROOT / "sample_models" / "inception_mini.onnx"), "--report", "--workers", workers)
+    assert_one_line_exit_2(proc, needle)
+
+
+def test_workers_auto_in_the_report():
+    import json
+
+    proc = cli(str(ROOT / "sample_models" / "inception_mini.onnx"), "--report", "--format", "json", "--workers", "auto",
+               "--backend", "ort")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    auto = data["workers_auto"]
+    assert auto["workers"] == data["options"]["workers"] >= 1 and auto["reason"].startswith("simulated for")

@@ -279,3 +279,12 @@ def test_bad_thread_counts_are_clear_errors(threads, no_leaks):
     path = ROOT / "sample_models" / "inception_mini.onnx"
     with pytest.raises(ValueError, match="threads_per_worker|thread counts"):
         ParallelSession(path, workers=2, backend="ort", threads_per_worker=threads, force_parallel=True)
+
+
+def test_workers_auto_runs_the_simulated_choice(no_leaks):
+    path = ROOT / "sample_models" / "inception_mini.onnx"
+    with ParallelSession(path, workers="auto", backend="ort") as sess:
+        assert sess.decision.reason.startswith("workers auto, simulated for")
+        check(sess, path)
+    with pytest.raises(ValueError, match="workers"):
+        ParallelSession(path, workers="many")

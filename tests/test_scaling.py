@@ -92,3 +92,27 @@ def test_spare_cores_go_to_the_worker_on_the_critical_path(graph_and_cost):
     assert len(threads) == 2 and sum(threads) == 4 and min(threads) >= 1
     assert makespan == pytest.approx(simulate_threads(plan, curves, threads))
     assert makespan < simulate_threads(plan, curves, [1, 1])
+
+
+def test_clones_scale_like_their_originals():
+    from core.passes.clone import Clone
+
+    c = ScalingCurves({"a": 100.0}, {"a": 0.5}, (1, 2))
+    extended = c.with_clones([Clone("a", "a__clone1", 0, 100.0, 40.0)])
+    assert extended.time("a__clone1", 2) == c.time("a", 2) == pytest.approx(75.0)
+    assert c.with_clones([]) is c
+
+
+def test_auto_configuration_plans_for_the_workers_it_chose():
+    """workers auto: the simulator's winner is planned (again, with the costs already measured) and
+    its threads fit that plan's workers and the core budget."""
+    from core.cost import cpu_budget
+    from core.plan import PlanOptions
+    from core.scaling import auto_configuration
+
+    choice = auto_configuration(str(SAMPLE), PlanOptions(backend="ort"))
+    assert choice.compiled.plan.options.workers == choice.workers >= 1
+    assert choice.reason.startswith("simulated for")
+    if choice.threads is not None:
+        used = max(choice.compiled.plan.cluster_worker) + 1
+        assert len(choice.threads) == used and sum(choice.threads) == max(cpu_budget(), used)
