@@ -18,7 +18,9 @@ hands out threads greedily to whichever worker shortens the makespan most.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +28,16 @@ from typing import Any
 
 import onnx
 
-from core.cost import CostModel, MachineProfile, cpu_budget, ort_profiled_costs
+from core.cost import (
+    CostModel,
+    MachineProfile,
+    all_stats,
+    cache_dir,
+    cpu_budget,
+    graph_fingerprint,
+    machine_id,
+    ort_profiled_costs,
+)
 from core.graph import Graph
 from core.plan import Plan, PlanOptions, analyze_graph
 from core.schedule import DagCosts, simulate, worker_map
@@ -112,8 +123,22 @@ def graph_curves(graph: Graph, machine: MachineProfile | None = None) -> tuple[S
         from core.errors import UnsupportedOpError
 
         raise UnsupportedOpError("the scaling simulation profiles with onnxruntime, which cannot cut control flow yet")
+    counts = (1, 2) if cpu_budget() >= 2 else (1,)
+    machine = machine or MachineProfile.load()
+    path = cache_dir() / f"curves-{graph_fingerprint(graph)}-{machine_id()}-t{'-'.join(map(str, counts))}.json"
+    names = {n.name for n in graph.nodes}
+    try:  # profiled once per graph and machine (NASNet-A Large: 50 s), then cached beside the costs
+        data = json.loads(path.read_text())
+        if set(data["t1"]) == names and set(data["parallel"]) == names:
+            curves = ScalingCurves(data["t1"], data["parallel"], counts)
+            return curves, CostModel(dict(data["t1"]), all_stats(graph), machine, data["source"] + ", cached")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     model = segment_model(graph, graph.topo_order(), list(graph.inputs), list(graph.outputs), graph.name or "graph")
-    return measure_scaling(graph, model, machine, threads=(1, 2) if cpu_budget() >= 2 else (1,))
+    curves, cost = measure_scaling(graph, model, machine, threads=counts)
+    with contextlib.suppress(OSError):
+        path.write_text(json.dumps({"t1": curves.t1, "parallel": curves.parallel, "source": cost.source}))
+    return curves, cost
 
 
 @dataclass
@@ -273,8 +298,16 @@ def auto_configuration(source: Any, options: PlanOptions, compiled: Any = None) 
     curves, cost = graph_curves(graph)
     configs = choose(graph, curves, cost, cores)
     best, intra = configs["best"], configs["intra-op"]
-    reason = (f"simulated for {cores} core(s): {best.label} {best.makespan_us / 1e3:.2f} ms against intra-op "
-              f"{intra.makespan_us / 1e3:.2f} ms")  # fmt: skip
+    if best.kind == "intra-op":
+        multi = [c for k, c in configs.items() if k in ("inter-op", "hybrid")]
+        alt = min(multi, key=lambda c: c.makespan_us) if multi else None
+        reason = (
+            f"simulated for {cores} core(s): intra-op (one worker, {cores} threads) {intra.makespan_us / 1e3:.2f} ms"
+        )
+        reason += f"; best multi-worker plan {alt.label} {alt.makespan_us / 1e3:.2f} ms" if alt else ""
+    else:
+        reason = (f"simulated for {cores} core(s): {best.label} {best.makespan_us / 1e3:.2f} ms against intra-op "
+                  f"{intra.makespan_us / 1e3:.2f} ms")  # fmt: skip
     workers = best.workers
     plan_again = workers != first.plan.options.workers
     done = compile_model(source, dataclasses.replace(options, workers=workers), cost=first.plan.base_costs()) if plan_again else first  # fmt: skip

@@ -116,3 +116,14 @@ def test_auto_configuration_plans_for_the_workers_it_chose():
     if choice.threads is not None:
         used = max(choice.compiled.plan.cluster_worker) + 1
         assert len(choice.threads) == used and sum(choice.threads) == max(cpu_budget(), used)
+
+
+def test_curves_are_cached_per_graph_and_machine(tmp_path, monkeypatch):
+    from core.scaling import graph_curves
+
+    monkeypatch.setenv("RAMIEL_CACHE", str(tmp_path))
+    graph = Graph.from_model(load_model(str(SAMPLE)))
+    curves, cost = graph_curves(graph)
+    assert len(list(tmp_path.glob("curves-*.json"))) == 1 and "cached" not in cost.source
+    again, cost2 = graph_curves(graph)
+    assert again.t1 == curves.t1 and again.parallel == curves.parallel and cost2.source.endswith("cached")
