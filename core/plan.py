@@ -103,7 +103,9 @@ class Plan:
         g = self.base_graph
         # a node that cloning replaced everywhere (BERT's token-type Gather) is gone from the plan's costs
         cloned = {c.original: c.cost_us for c in self.clones}
-        node_us = {n.name: self.cost.node_us[n.name] if n.name in self.cost.node_us else cloned[n.name] for n in g.nodes}
+        node_us = {
+            n.name: self.cost.node_us[n.name] if n.name in self.cost.node_us else cloned[n.name] for n in g.nodes
+        }
         stats = {n.name: self.cost.stats.get(n.name) or node_stats(g, n) for n in g.nodes}
         return CostModel(node_us, stats, self.cost.machine, self.cost.source)
 
