@@ -1,8 +1,11 @@
-"""Convolutions run by oneDNN with weights reordered at load, and activations fused into them.
+"""Convolutions and MatMuls run by oneDNN with weights reordered at their first run, and the
+activations and biases fused into them.
 
 The generated code calls ``conv2d_onednn`` for a float32 2-D Conv whose weight serves one
 convolution on a static input size; an activation that is the conv's only reader becomes a
-oneDNN post-op and its own statement a rename. Everything is checked against ONNX Runtime."""
+oneDNN post-op and its own statement a rename. A MatMul by a constant float32 weight calls
+``linear_onednn``, with the 1-D bias of an Add that is its only reader. Everything is checked
+against ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
+import core.codegen
 from core import Graph, generate_serial, load_model
 from core.codegen import node_program, prepacked_conv_weights, run_module, to_numpy, to_torch
 from tests.test_ops_nn import with_output_shapes
@@ -154,3 +158,116 @@ def test_weights_are_reordered_once_per_thread_count():
     finally:
         torch.set_num_threads(old)
     np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)
+
+
+# -- MatMul with a constant weight: oneDNN's linear, with the bias of the Add after it ------------------
+
+
+@pytest.fixture
+def any_size(monkeypatch):
+    """These models are tiny: let oneDNN's linear take them (it pays from 8M multiply-adds)."""
+    monkeypatch.setattr(core.codegen, "LINEAR_MIN_MACS", 0)
+
+
+def linear_model(nodes, x_shape=(2, 5, 16), inits=(), outputs=("y",)):
+    return with_output_shapes(make_model(
+        nodes, [vi("x", shape=list(x_shape))], [vi(o) for o in outputs],
+        [init("mw", w(16, 8)), init("mb", w(8)), *inits],
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize("bias_first", [True, False])
+def test_matmul_with_a_constant_weight_runs_onednn_linear_with_the_bias_fused(bias_first, any_size):
+    add = ["mb", "m"] if bias_first else ["m", "mb"]
+    model = linear_model([helper.make_node("MatMul", ["x", "mw"], ["m"]), helper.make_node("Add", add, ["y"])])
+    src = source_of(model)
+    assert "m = linear_onednn(x, W['mw'], W['mb'])" in src
+    assert "y = m  # Add applied by " in src
+    assert "    'mw': (10, False),\n}" in src
+
+
+def test_what_onednn_linear_cannot_take_stays_torch_matmul(any_size):
+    """The weight as the left operand, a 1-D input, a dynamic input size: torch.matmul; an Add whose
+    other operand is not a 1-D bias of the MatMul's width, or a MatMul output read twice: no fusion."""
+    two_readers = linear_model(
+        [helper.make_node("MatMul", ["x", "mw"], ["m"]), helper.make_node("Add", ["m", "mb"], ["a"]),
+         helper.make_node("Mul", ["m", "a"], ["y"])],
+    )  # fmt: skip
+    src = source_of(two_readers)
+    assert "m = linear_onednn(x, W['mw'])" in src and "torch.add(m, W['mb'])" in src
+    wide_bias = linear_model(
+        [helper.make_node("MatMul", ["x", "mw"], ["m"]), helper.make_node("Add", ["m", "b2"], ["y"])],
+        inits=[init("b2", w(5, 8))],
+    )
+    assert "torch.add(m, W['b2'])" in source_of(wide_bias)
+    left = linear_model([helper.make_node("MatMul", ["lw", "x"], ["y"])], x_shape=(16, 3), inits=[init("lw", w(4, 16))])
+    assert "torch.matmul(W['lw'], x)" in source_of(left)
+    vector = linear_model([helper.make_node("MatMul", ["x", "mw"], ["y"])], x_shape=(16,))
+    assert "torch.matmul(x, W['mw'])" in source_of(vector)
+    dynamic = with_output_shapes(make_model([helper.make_node("MatMul", ["x", "mw"], ["y"])], [vi("x", shape=["n", 16])],
+                                            [vi("y")], [init("mw", w(16, 8))]))  # fmt: skip
+    src = generate_serial(Graph.from_model(load_model(dynamic))).source
+    assert "torch.matmul(x, W['mw'])" in src and "PREPACKED_LINEAR = {}" in src
+
+
+def test_linear_weights_plain_without_onednn_and_reordered_per_thread_count(monkeypatch, any_size):
+    model = linear_model([helper.make_node("MatMul", ["x", "mw"], ["m"]), helper.make_node("Add", ["mb", "m"], ["y"])])
+    generated = generate_serial(Graph.from_model(load_model(model)))
+    x = w(2, 5, 16)
+    mod = generated.load()
+    weight = mod.W["mw"]
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run_module(mod, [x])[0]
+        torch.set_num_threads(2)
+        two = run_module(mod, [x])[0]
+    finally:
+        torch.set_num_threads(old)
+    assert sorted(weight.packed) == [1, 2] and weight.packed[1].is_mkldnn
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    plain = generated.load()
+    assert isinstance(plain.W["mw"], torch.Tensor) and tuple(plain.W["mw"].shape) == (16, 8)
+    expected = x @ numpy_weight(model, "mw") + numpy_weight(model, "mb")
+    for got in (one, two, run_module(plain, [x])[0]):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def numpy_weight(model, name: str) -> np.ndarray:
+    from onnx import numpy_helper
+
+    return next(numpy_helper.to_array(t) for t in model.graph.initializer if t.name == name)
+
+
+@pytest.mark.parametrize("trans_b, with_c", [(0, True), (1, True), (1, False)])
+def test_gemm_with_a_constant_weight_runs_onednn_linear(trans_b, with_c, any_size):
+    """ORT's MatMulAddFusion (the CP/DCE pass) turns BERT's MatMul + Add into Gemm(transB=0); torch
+    exports Linear as Gemm(transB=1). Both go to oneDNN, with C as the bias."""
+    weight = w(16, 8) if not trans_b else w(8, 16)
+    inputs = ["x", "gw"] + (["gc"] if with_c else [])
+    model = with_output_shapes(make_model(
+        [helper.make_node("Gemm", inputs, ["y"], transB=trans_b)], [vi("x", shape=[3, 16])], [vi("y")],
+        [init("gw", weight), init("gc", w(8))],
+    ))  # fmt: skip
+    src = source_of(model)
+    assert f"y = linear_onednn(x, W['gw']{', ' + repr('gc').join(['W[', ']']) if with_c else ''})" in src
+    assert f"'gw': (3, {bool(trans_b)})," in src
+
+
+def test_gemm_that_onednn_linear_cannot_take_keeps_its_own_code(any_size):
+    scaled = with_output_shapes(make_model(
+        [helper.make_node("Gemm", ["x", "gw", "gc"], ["y"], alpha=2.0)], [vi("x", shape=[3, 16])], [vi("y")],
+        [init("gw", w(16, 8)), init("gc", w(8))],
+    ))  # fmt: skip
+    assert "torch.addmm(W['gc'], x, W['gw'], alpha=2.0)" in source_of(scaled)
+    full_c = with_output_shapes(make_model(
+        [helper.make_node("Gemm", ["x", "gw", "gc"], ["y"])], [vi("x", shape=[3, 16])], [vi("y")],
+        [init("gw", w(16, 8)), init("gc", w(3, 8))],
+    ))  # fmt: skip
+    assert "torch.addmm(W['gc'], x, W['gw'])" in source_of(full_c)
+
+
+def test_a_small_matmul_stays_with_mkl():
+    """Below LINEAR_MIN_MACS oneDNN's fixed cost per call loses (1x64 @ 64x10: 15 against 3 µs)."""
+    src = source_of(linear_model([helper.make_node("MatMul", ["x", "mw"], ["y"])]))
+    assert "y = torch.matmul(x, W['mw'])" in src and "PREPACKED_LINEAR = {}" in src

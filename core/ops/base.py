@@ -73,13 +73,17 @@ class NodeCtx:
         use_helper: Callable[[Callable], str],
         prepacked: Mapping[str, tuple] | None = None,
         post_op: tuple[str, tuple] | None = None,
+        prepacked_linear: Mapping[str, tuple[int, bool]] | None = None,
     ) -> None:
         self.node = node
         self.graph = graph
         self._expr = expr
         self._use_helper = use_helper
         self.prepacked = prepacked or {}  # conv weights oneDNN gets reordered (core.codegen.PREPACKED)
-        self.post_op = post_op  # (name, scalars): the activation a Conv applies to its output
+        self.post_op = post_op  # (name, scalars): the activation a Conv applies, or a MatMul's ("bias", (bias,))
+        self.prepacked_linear = (
+            prepacked_linear or {}
+        )  # MatMul/Gemm weights oneDNN gets (core.codegen.PREPACKED_LINEAR)
 
     # inputs / outputs --------------------------------------------------------------------
     @property
@@ -101,6 +105,10 @@ class NodeCtx:
     def x(self, i: int) -> str | None:
         """Expression of input ``i``, or None if absent."""
         return self._expr(self.node.inputs[i]) if self.has(i) else None
+
+    def expr(self, tensor: str) -> str:
+        """Expression of any tensor of the graph (e.g. a weight a fused post-op reads)."""
+        return self._expr(tensor)
 
     def xs(self) -> list[str]:
         return [self._expr(t) for t in self.node.inputs if t]

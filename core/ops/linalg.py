@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from core.ops.base import FLOAT_TYPES, NodeCtx
 from core.ops.elementwise import number_literal
+from core.ops.helpers import helper
 from core.ops.registry import register
+
+
+@helper()
+def linear_onednn(x, w, b=None):
+    """``x @ B + b`` for a constant weight B (K x N) and a 1-D bias ``b`` (a Gemm's C, or the Add that
+    is a MatMul's only reader), by oneDNN with B reordered into its blocked layout (``w``: a
+    OneDNNWeight, see PREPACKED_LINEAR). torch.matmul when ``w`` is the plain B (no oneDNN)."""
+    if isinstance(w, torch.Tensor):
+        y = torch.matmul(x, w)
+        return y if b is None else y.add_(b)
+    return torch.ops.mkldnn._linear_pointwise(x, w.for_threads(), b, "none", [], "")
 
 
 @register("MatMul", since=1)
 def matmul(ctx: NodeCtx) -> str:
-    """numpy.matmul semantics (N-d batch broadcasting, 1-d operands), as torch.matmul."""
+    """numpy.matmul semantics (N-d batch broadcasting, 1-d operands), as torch.matmul; a constant
+    float32 weight goes to oneDNN's linear (``linear_onednn``), with the bias of the Add after it."""
+    if ctx.has(1) and ctx.node.inputs[1] in ctx.prepacked_linear:
+        bias = ctx.post_op[1][0] if ctx.post_op is not None and ctx.post_op[0] == "bias" else None
+        extra = f", {ctx.expr(bias)}" if bias else ""
+        return f"{ctx.helper(linear_onednn)}({ctx.x(0)}, {ctx.x(1)}{extra})"
     return f"torch.matmul({ctx.x(0)}, {ctx.x(1)})"
 
 
@@ -27,10 +45,14 @@ def gemm(ctx: NodeCtx) -> str:
     """Y = alpha * A' @ B' + beta * C (C optional from opset 11, unidirectionally broadcast).
 
     ``transB=1, alpha=beta=1`` with a 1-D C (the Linear layer torch exports) maps to
-    ``F.linear``; other cases to ``torch.addmm`` / ``torch.mm``.
+    ``F.linear``; other cases to ``torch.addmm`` / ``torch.mm``. A constant float32 B with alpha 1 and
+    no C or a 1-D one goes to oneDNN's linear (``linear_onednn``).
     """
     alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
     trans_a, trans_b = ctx.attr("transA", 0), ctx.attr("transB", 0)
+    if ctx.node.inputs[1] in ctx.prepacked_linear:  # constant B, alpha 1, 1-D C (codegen._linear_use)
+        c = f", {ctx.x(2)}" if ctx.has(2) else ""
+        return f"{ctx.helper(linear_onednn)}({ctx.x(0)}, {ctx.x(1)}{c})"
     et = ctx.elem_type(0)
     a = f"{ctx.x(0)}.t()" if trans_a else f"{ctx.x(0)}"
     b = f"{ctx.x(1)}.t()" if trans_b else f"{ctx.x(1)}"
