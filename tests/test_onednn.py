@@ -271,3 +271,27 @@ def test_a_small_matmul_stays_with_mkl():
     """Below LINEAR_MIN_MACS oneDNN's fixed cost per call loses (1x64 @ 64x10: 15 against 3 µs)."""
     src = source_of(linear_model([helper.make_node("MatMul", ["x", "mw"], ["y"])]))
     assert "y = torch.matmul(x, W['mw'])" in src and "PREPACKED_LINEAR = {}" in src
+
+
+@pytest.mark.parametrize("mul_inputs", [["c", "s"], ["s", "c"]])
+def test_silu_after_a_convolution_is_one_in_place_pass(mul_inputs):
+    """YOLOv5's Conv → Sigmoid → Mul(conv, sigmoid): one in-place F.silu after the conv, both statements renames."""
+    src = source_of(conv_then([helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", mul_inputs, ["y"])]))
+    assert "post='silu')" in src
+    assert "s = c  # Sigmoid applied by " in src and "y = c  # Mul applied by " in src
+
+
+def test_silu_whose_sigmoid_is_read_elsewhere_is_not_fused(monkeypatch):
+    nodes = [helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", ["c", "s"], ["m"]),
+             helper.make_node("Add", ["m", "s"], ["y"])]  # fmt: skip
+    src = source_of(conv_then(nodes))
+    assert "post='" not in src and "torch.sigmoid(c)" in src
+    model = conv_then([helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", ["c", "s"], ["y"])])
+    generated = generate_serial(Graph.from_model(load_model(model)))
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    x = w(1, 4, 10, 10)
+    x[0, 0, 3, 3] = np.nan
+    plain = run_module(generated.load(), [x])[0]
+    monkeypatch.undo()
+    packed = run_module(generated.load(), [x])[0]
+    np.testing.assert_allclose(plain, packed, rtol=1e-5, atol=1e-5)  # the same F.silu with and without oneDNN; NaN kept

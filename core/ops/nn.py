@@ -439,13 +439,15 @@ def onnx_resize(
 @helper()
 def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scalars=()):
     """2-D convolution by oneDNN with its weight in oneDNN's blocked layout (``w``: a OneDNNWeight,
-    see PREPACKED), then the activation ``post`` of its only reader: sigmoid, tanh and leaky_relu
+    see PREPACKED), then the activation ``post`` of its only reader(s): sigmoid, tanh and leaky_relu
     by oneDNN on the way out; relu and hardtanh (Clip) in place here, because oneDNN's would turn
-    NaN into 0 where ONNX keeps NaN. F.conv2d when ``w`` is a plain tensor (no oneDNN)."""
+    NaN into 0 where ONNX keeps NaN; silu (Sigmoid + Mul) in place here in one pass, because
+    oneDNN's swish post-op slowed YOLOv5's convolutions by more than it saved. F.conv2d when ``w``
+    is a plain tensor (no oneDNN)."""
     if isinstance(w, torch.Tensor):
         y = F.conv2d(x, w, b, stride, padding, dilation, groups)
     else:
-        by_onednn = post not in ("relu", "hardtanh")
+        by_onednn = post not in ("relu", "hardtanh", "silu")
         y = torch.ops.mkldnn._convolution_pointwise(
             x, w.for_threads(), b, padding, stride, dilation, groups,
             post if by_onednn else "none", scalars if by_onednn else [], "",
@@ -458,6 +460,8 @@ def conv2d_onednn(x, w, b, padding, stride, dilation, groups, post="none", scala
         return y.clamp_(*scalars)
     if post == "leaky_relu":
         return F.leaky_relu(y, *scalars)
+    if post == "silu":
+        return F.silu(y, inplace=True)
     return y if post == "none" else getattr(torch, post)(y)
 
 
