@@ -336,7 +336,9 @@ class ModuleWriter:
         self.prepacked = prepacked_conv_weights(graph) if layout == "channels_last" else {}
         self.prepacked_linear = prepacked_linear_weights(graph) if layout == "channels_last" else {}
         # conv node → (activation nodes, post-op); MatMul node → ((bias Add node,), ("bias", (bias,)))
-        self.post_ops = fused_activations(graph, self.prepacked) | fused_biases(graph, self.prepacked_linear)
+        self.post_ops = (
+            fused_activations(graph, self.prepacked) | fused_biases(graph, self.prepacked_linear) | fused_relus(graph)
+        )
         self.fused_into = {a.name: op for op, (absorbed, _) in self.post_ops.items() for a in absorbed}
         self.helpers: dict[str, Callable] = {}
         self.namer = Namer(reserved=_helper_names())
@@ -368,7 +370,7 @@ class ModuleWriter:
         shapes = ", ".join(self.graph.info(t).shape_str() for t in node.outputs if t)
         head = f"# {comment_text(node.name)}: {node.op_type}({comment_text(ins)})"
         entry = ops.lookup(node.op_type, node.domain, node.since_version)
-        if node.name in self.fused_into:  # the convolution or MatMul before it computed it (by oneDNN)
+        if node.name in self.fused_into:  # the Conv, MatMul, BatchNormalization or Add before it computed it
             producer = self.graph.node_by_name[self.fused_into[node.name]]
             rhs = f"{self.namer(producer.outputs[0])}  # {comment_text(node.op_type)} applied by {comment_text(producer.name)}"
             return [head, f"{outs[0]} = {rhs}"]
@@ -389,6 +391,8 @@ class ModuleWriter:
             raise UnsupportedOpError(
                 f"{node.op_type} node {node.name!r} cannot be converted: {first_line(exc)}"
             ) from None
+        if self.post_ops.get(node.name, (None, ("",)))[1][0] == "relu_":  # its fresh result, relu'd in place
+            rhs = f"torch.relu_({rhs})"
         lhs = outs[0] if len(outs) == 1 else ", ".join(outs)
         return [head, f"{lhs} = {rhs}  # {shapes}" if shapes else f"{lhs} = {rhs}"]
 
@@ -584,6 +588,29 @@ def fused_activations(graph: Graph, prepacked: dict[str, tuple]) -> dict[str, tu
                 out[n.name] = ((users[0],), post)
         elif len(users) == 2 and (silu := _silu(graph, t, users)) is not None:
             out[n.name] = (silu, ("silu", ()))
+    return out
+
+
+def fused_relus(graph: Graph) -> dict[str, tuple[tuple[Node, ...], tuple]]:
+    """BatchNormalization and Add nodes whose only reader is a Relu: the Relu runs in place on their
+    result (a fresh tensor: ``torch.relu_(F.batch_norm(...))``), and its own statement only renames.
+    DenseNet's 58 BatchNormalization → Relu, ResNet's 16 Add → Relu: one tensor less to allocate."""
+    out: dict[str, tuple[tuple[Node, ...], tuple]] = {}
+    for n in graph.nodes:
+        if n.op_type not in ("BatchNormalization", "Add") or n.domain not in ("", "ai.onnx") or len(n.outputs) != 1:
+            continue
+        t = n.outputs[0]
+        users = graph.consumers(t)
+        if (
+            t in graph.outputs
+            or len(users) != 1
+            or users[0].op_type != "Relu"
+            or users[0].domain not in ("", "ai.onnx")
+        ):
+            continue
+        info = graph.info(t)
+        if info.dtype is not None and np.issubdtype(info.dtype, np.floating):
+            out[n.name] = ((users[0],), ("relu_", ()))
     return out
 
 

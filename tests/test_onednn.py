@@ -295,3 +295,26 @@ def test_silu_whose_sigmoid_is_read_elsewhere_is_not_fused(monkeypatch):
     monkeypatch.undo()
     packed = run_module(generated.load(), [x])[0]
     np.testing.assert_allclose(plain, packed, rtol=1e-5, atol=1e-5)  # the same F.silu with and without oneDNN; NaN kept
+
+
+def test_relu_after_batch_norm_or_add_runs_in_place_on_the_fresh_result():
+    bn_inits = [init(n, np.abs(w(4)) + 0.5) for n in ("s", "b", "m", "v")]
+    bn = make_model(
+        [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n"]), helper.make_node("Relu", ["n"], ["y"])],
+        [vi("x", shape=[1, 4, 5, 5])], [vi("y", shape=[1, 4, 5, 5])], bn_inits,
+    )  # fmt: skip
+    src = source_of(bn)
+    assert "n = torch.relu_(F.batch_norm(x, " in src and "y = n  # Relu applied by " in src
+    add = make_model(
+        [helper.make_node("Add", ["x", "x2"], ["a"]), helper.make_node("Relu", ["a"], ["y"])],
+        [vi("x", shape=[2, 3]), vi("x2", shape=[2, 3])], [vi("y", shape=[2, 3])],
+    )  # fmt: skip
+    generated, _ = compare_with_ort(add, [[w(2, 3), w(2, 3)]])
+    assert "a = torch.relu_(torch.add(x, x2))" in generated.source
+    read_twice = make_model(
+        [helper.make_node("Add", ["x", "x2"], ["a"]), helper.make_node("Relu", ["a"], ["r"]),
+         helper.make_node("Mul", ["a", "r"], ["y"])],
+        [vi("x", shape=[2, 3]), vi("x2", shape=[2, 3])], [vi("y", shape=[2, 3])],
+    )  # fmt: skip
+    generated, _ = compare_with_ort(read_twice, [[w(2, 3), w(2, 3)]])
+    assert "a = torch.add(x, x2)" in generated.source and "r = torch.relu(a)" in generated.source
