@@ -288,3 +288,15 @@ def test_workers_auto_runs_the_simulated_choice(no_leaks):
         check(sess, path)
     with pytest.raises(ValueError, match="workers"):
         ParallelSession(path, workers="many")
+
+
+def test_workers_run_onednn_linear_and_fused_biases(monkeypatch, no_leaks):
+    """bert_mini's MatMuls are too small for oneDNN's linear (LINEAR_MIN_MACS); lowered here so that the
+    worker modules run ``linear_onednn`` with fused biases across clusters, checked against onnxruntime."""
+    import core.codegen
+
+    monkeypatch.setattr(core.codegen, "LINEAR_MIN_MACS", 0)
+    path = ROOT / "sample_models" / "bert_mini.onnx"
+    with ParallelSession(path, workers=2, cost="analytic", backend="torch", force_parallel=True) as sess:
+        assert sess.parallel and "= linear_onednn(" in sess.module.source and "Add applied by" in sess.module.source
+        check(sess, path)
