@@ -19,6 +19,7 @@ import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -374,9 +375,9 @@ class ModuleWriter:
             producer = self.graph.node_by_name[self.fused_into[node.name]]
             rhs = f"{self.namer(producer.outputs[0])}  # {comment_text(node.op_type)} applied by {comment_text(producer.name)}"
             return [head, f"{outs[0]} = {rhs}"]
+        post = self.post_ops[node.name][1] if node.name in self.post_ops else None
         try:
             if entry is not None and not needs_wide_unsigned_fallback(node, self.graph):
-                post = self.post_ops[node.name][1] if node.name in self.post_ops else None
                 rhs = entry.fn(
                     NodeCtx(node, self.graph, self.expr, self.use_helper, self.prepacked, post, self.prepacked_linear)
                 )
@@ -391,7 +392,7 @@ class ModuleWriter:
             raise UnsupportedOpError(
                 f"{node.op_type} node {node.name!r} cannot be converted: {first_line(exc)}"
             ) from None
-        if self.post_ops.get(node.name, (None, ("",)))[1][0] == "relu_":  # its fresh result, relu'd in place
+        if post is not None and post[0] == "relu_":  # its fresh result, relu'd in place (fused_relus)
             rhs = f"torch.relu_({rhs})"
         lhs = outs[0] if len(outs) == 1 else ", ".join(outs)
         return [head, f"{lhs} = {rhs}  # {shapes}" if shapes else f"{lhs} = {rhs}"]
@@ -552,16 +553,22 @@ def prepacked_conv_weights(graph: Graph) -> dict[str, tuple]:
     generic kernel) at every call: ResNet-50 1.39x → 1.17x ORT, Inception-v3 1.30x → 1.18x at one
     thread. Key: (padding, stride, dilation, groups, input size), which the reorder is chosen for.
     """
-    uses: dict[str, set] = {}
+    return {
+        t: keys.pop()
+        for t, found in _weight_uses(graph, _conv2d_key).items()
+        if len(keys := set(found)) == 1 and None not in keys and graph.initializers[t].dtype == np.float32
+    }
+
+
+def _weight_uses(graph: Graph, key: Callable[[Graph, Node], Any]) -> dict[str, list]:
+    """Initializer → what ``key(graph, node)`` says of each node reading it as input 1 (a weight),
+    None for each node reading it as any other input."""
+    uses: dict[str, list] = {}
     for n in graph.nodes:
         for i, t in enumerate(n.inputs):
             if t in graph.initializers:
-                uses.setdefault(t, set()).add(_conv2d_key(graph, n) if i == 1 else None)
-    return {
-        t: next(iter(keys))
-        for t, keys in uses.items()
-        if len(keys) == 1 and None not in keys and graph.initializers[t].dtype == np.float32
-    }
+                uses.setdefault(t, []).append(key(graph, n) if i == 1 else None)
+    return uses
 
 
 def fused_activations(graph: Graph, prepacked: dict[str, tuple]) -> dict[str, tuple[tuple[Node, ...], tuple]]:
@@ -579,16 +586,24 @@ def fused_activations(graph: Graph, prepacked: dict[str, tuple]) -> dict[str, tu
         if n.op_type != "Conv" or len(n.inputs) < 2 or n.inputs[1] not in prepacked or len(n.outputs) != 1:
             continue
         t = n.outputs[0]
-        users = graph.consumers(t)
         if t in graph.outputs:
             continue
-        if len(users) == 1 and users[0].inputs.count(t) == 1 and users[0].inputs[0] == t:
-            post = _post_op(graph, users[0])
+        act = _only_reader(graph, t)
+        if act is not None:
+            post = _post_op(graph, act) if act.inputs[0] == t else None
             if post is not None:
-                out[n.name] = ((users[0],), post)
-        elif len(users) == 2 and (silu := _silu(graph, t, users)) is not None:
+                out[n.name] = ((act,), post)
+        elif len(users := graph.consumers(t)) == 2 and (silu := _silu(graph, t, users)) is not None:
             out[n.name] = (silu, ("silu", ()))
     return out
+
+
+def _only_reader(graph: Graph, t: str) -> Node | None:
+    """The one node that reads ``t``, once, when ``t`` is not a graph output; else None."""
+    users = graph.consumers(t)
+    if t in graph.outputs or len(users) != 1 or users[0].inputs.count(t) != 1:
+        return None
+    return users[0]
 
 
 def fused_relus(graph: Graph) -> dict[str, tuple[tuple[Node, ...], tuple]]:
@@ -599,18 +614,12 @@ def fused_relus(graph: Graph) -> dict[str, tuple[tuple[Node, ...], tuple]]:
     for n in graph.nodes:
         if n.op_type not in ("BatchNormalization", "Add") or n.domain not in ("", "ai.onnx") or len(n.outputs) != 1:
             continue
-        t = n.outputs[0]
-        users = graph.consumers(t)
-        if (
-            t in graph.outputs
-            or len(users) != 1
-            or users[0].op_type != "Relu"
-            or users[0].domain not in ("", "ai.onnx")
-        ):
+        relu = _only_reader(graph, n.outputs[0])
+        if relu is None or relu.op_type != "Relu" or relu.domain not in ("", "ai.onnx"):
             continue
-        info = graph.info(t)
-        if info.dtype is not None and np.issubdtype(info.dtype, np.floating):
-            out[n.name] = ((users[0],), ("relu_", ()))
+        dtype = graph.info(n.outputs[0]).dtype
+        if dtype is not None and np.issubdtype(dtype, np.floating):
+            out[n.name] = ((relu,), ("relu_", ()))
     return out
 
 
@@ -640,13 +649,8 @@ def prepacked_linear_weights(graph: Graph) -> dict[str, tuple[int, bool]]:
     They call oneDNN's linear with the weight reordered once per thread count (``linear_onednn``)
     instead of torch.matmul / addmm (MKL's sgemm): BERT's 128x768 @ 768x3072 7.1 → 5.8 ms at one
     thread on this AMD machine."""
-    uses: dict[str, list[tuple[int, bool] | None]] = {}
-    for n in graph.nodes:
-        for i, t in enumerate(n.inputs):
-            if t in graph.initializers:
-                uses.setdefault(t, []).append(_linear_use(graph, n) if i == 1 else None)
     out: dict[str, tuple[int, bool]] = {}
-    for t, found in uses.items():
+    for t, found in _weight_uses(graph, _linear_use).items():
         if None in found or graph.initializers[t].dtype != np.float32:
             continue
         layouts = {u[1] for u in found if u is not None}
@@ -691,13 +695,10 @@ def fused_biases(graph: Graph, linear: dict[str, tuple[int, bool]]) -> dict[str,
     Add's statement only renames (as for a conv's activation, see ``fused_activations``)."""
     out: dict[str, tuple[tuple[Node, ...], tuple]] = {}
     for n in graph.nodes:
-        if n.op_type != "MatMul" or n.inputs[1] not in linear or len(n.outputs) != 1 or n.outputs[0] in graph.outputs:
+        if n.op_type != "MatMul" or n.inputs[1] not in linear or len(n.outputs) != 1:
             continue
-        users = graph.consumers(n.outputs[0])
-        if len(users) != 1 or users[0].op_type != "Add" or users[0].domain not in ("", "ai.onnx"):
-            continue
-        add = users[0]
-        if len(add.inputs) != 2 or add.inputs.count(n.outputs[0]) != 1:
+        add = _only_reader(graph, n.outputs[0])
+        if add is None or add.op_type != "Add" or add.domain not in ("", "ai.onnx") or len(add.inputs) != 2:
             continue
         bias = add.inputs[1] if add.inputs[0] == n.outputs[0] else add.inputs[0]
         b = graph.initializers.get(bias)

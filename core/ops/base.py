@@ -81,9 +81,8 @@ class NodeCtx:
         self._use_helper = use_helper
         self.prepacked = prepacked or {}  # conv weights oneDNN gets reordered (core.codegen.PREPACKED)
         self.post_op = post_op  # (name, scalars): the activation a Conv applies, or a MatMul's ("bias", (bias,))
-        self.prepacked_linear = (
-            prepacked_linear or {}
-        )  # MatMul/Gemm weights oneDNN gets (core.codegen.PREPACKED_LINEAR)
+        # MatMul/Gemm weights oneDNN gets (core.codegen.PREPACKED_LINEAR)
+        self.prepacked_linear = prepacked_linear or {}
 
     # inputs / outputs --------------------------------------------------------------------
     @property
